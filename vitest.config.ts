@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Resolve workspace packages to their TypeScript sources via the custom export
+// condition, so tests never need a prior build. Setting conditions replaces
+// Vite's defaults, so they are repeated here.
+const conditions = ['@troupe/source', 'module', 'node', 'development|production'];
+
+export default defineConfig({
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+  },
+});
