@@ -1,17 +1,7 @@
-import { BoundedQueue, type BoundedQueueOptions, DROPPED, QUEUED } from './bounded-queue.js';
+import { BoundedQueue, type BoundedQueueOptions } from './bounded-queue.js';
 import { closeWhenCollected, forget, releaseSender, SenderToken, trackSender } from './handle-registry.js';
-import {
-  EMPTY,
-  OK,
-  RECV_ABORTED,
-  RECV_CLOSED,
-  type RecvResult,
-  type SendResult,
-  type TryRecvResult,
-  type TrySendResult,
-  type WaitOptions,
-} from './results.js';
-import { Waiter, WaiterQueue } from './waiter-queue.js';
+import { QueueChannel as Channel } from './queue-channel.js';
+import type { RecvResult, SendResult, TryRecvResult, TrySendResult, WaitOptions } from './results.js';
 
 /** Options of {@link mpsc}: the overflow policy (default `'block'`) and the drop callback. */
 export type MpscOptions<T> = BoundedQueueOptions<T>;
@@ -199,109 +189,5 @@ export class Receiver<T> implements AsyncIterable<T> {
         return { done: true, value: undefined };
       },
     };
-  }
-}
-
-class SendWaiter<T> extends Waiter {
-  constructor(
-    readonly value: T,
-    readonly resolve: (result: SendResult<T>) => void,
-  ) {
-    super();
-  }
-}
-
-class RecvWaiter<T> extends Waiter {
-  constructor(readonly resolve: (result: RecvResult<T>) => void) {
-    super();
-  }
-}
-
-/**
- * The shared state of one mpsc channel. Invariants: receivers wait only while the queue is
- * empty; senders wait only while it is full (under `block`).
- *
- * @internal
- */
-class Channel<T> {
-  senders = 1;
-  closed = false;
-  readonly sendWaiters = new WaiterQueue<SendWaiter<T>>();
-  readonly recvWaiters = new WaiterQueue<RecvWaiter<T>>();
-
-  constructor(readonly queue: BoundedQueue<T>) {}
-
-  trySend(value: T): TrySendResult<T> {
-    if (this.closed) return { ok: false, reason: 'closed', value };
-    if (this.recvWaiters.length > 0) {
-      // A waiting receiver means the queue is empty: hand the value over directly.
-      const receiver = this.recvWaiters.shift() as RecvWaiter<T>;
-      receiver.unwatchAbort();
-      receiver.resolve({ ok: true, value });
-      return OK;
-    }
-    const outcome = this.queue.offer(value);
-    if (outcome === QUEUED) return OK;
-    return outcome === DROPPED
-      ? { ok: false, reason: 'dropped', value }
-      : { ok: false, reason: 'full', value };
-  }
-
-  send(value: T, signal: AbortSignal | undefined): Promise<SendResult<T>> {
-    if (signal?.aborted) return Promise.resolve({ ok: false, reason: 'aborted', value });
-    const r = this.trySend(value);
-    if (r.ok || r.reason !== 'full') return Promise.resolve(r);
-    return new Promise((resolve) => {
-      const waiter = new SendWaiter(value, resolve);
-      this.sendWaiters.push(waiter);
-      waiter.watchAbort(signal, () => {
-        if (this.sendWaiters.remove(waiter)) resolve({ ok: false, reason: 'aborted', value });
-      });
-    });
-  }
-
-  tryRecv(): TryRecvResult<T> {
-    if (this.queue.length > 0) {
-      const value = this.queue.shift();
-      if (this.sendWaiters.length > 0) this.admitWaitingSender();
-      return { ok: true, value };
-    }
-    return this.closed ? RECV_CLOSED : EMPTY;
-  }
-
-  recv(signal: AbortSignal | undefined): Promise<RecvResult<T>> {
-    if (signal?.aborted) return Promise.resolve(RECV_ABORTED);
-    const r = this.tryRecv();
-    if (r.ok || r.reason === 'closed') return Promise.resolve(r);
-    return new Promise((resolve) => {
-      const waiter = new RecvWaiter<T>(resolve);
-      this.recvWaiters.push(waiter);
-      waiter.watchAbort(signal, () => {
-        if (this.recvWaiters.remove(waiter)) resolve(RECV_ABORTED);
-      });
-    });
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (let w = this.sendWaiters.shift(); w !== null; w = this.sendWaiters.shift()) {
-      w.unwatchAbort();
-      w.resolve({ ok: false, reason: 'closed', value: w.value });
-    }
-    // Receivers wait only on an empty queue, so there is nothing left for them.
-    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
-      w.unwatchAbort();
-      w.resolve(RECV_CLOSED);
-    }
-  }
-
-  /** A slot was freed: the oldest waiting sender's value takes it. */
-  private admitWaitingSender(): void {
-    const waiter = this.sendWaiters.shift();
-    if (waiter === null) return;
-    waiter.unwatchAbort();
-    this.queue.push(waiter.value);
-    waiter.resolve(OK);
   }
 }

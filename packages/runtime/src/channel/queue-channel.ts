@@ -1,0 +1,130 @@
+import type { BoundedQueue } from './bounded-queue.js';
+import { DROPPED, QUEUED } from './bounded-queue.js';
+import {
+  EMPTY,
+  OK,
+  RECV_ABORTED,
+  RECV_CLOSED,
+  type RecvResult,
+  type SendResult,
+  type TryRecvResult,
+  type TrySendResult,
+} from './results.js';
+import { Waiter, WaiterQueue } from './waiter-queue.js';
+
+class SendWaiter<T> extends Waiter {
+  constructor(
+    readonly value: T,
+    readonly resolve: (result: SendResult<T>) => void,
+  ) {
+    super();
+  }
+}
+
+class RecvWaiter<T> extends Waiter {
+  constructor(readonly resolve: (result: RecvResult<T>) => void) {
+    super();
+  }
+}
+
+/**
+ * The shared state of one bounded channel: a {@link BoundedQueue} plus FIFO queues of parked
+ * senders and receivers. `mpsc` wraps it in Sender/Receiver handles; an actor mailbox uses it
+ * directly as its user lane, consuming with `tryRecv` and learning of new values through
+ * `onQueued`. Invariants: receivers wait only while the queue is empty; senders wait only
+ * while it is full under `block`.
+ *
+ * @internal Not exported from the package.
+ */
+export class QueueChannel<T> {
+  senders = 1;
+  closed = false;
+  readonly sendWaiters = new WaiterQueue<SendWaiter<T>>();
+  readonly recvWaiters = new WaiterQueue<RecvWaiter<T>>();
+
+  /**
+   * @param onQueued called after a value is queued for a consumer that does not park in
+   *   `recv` (a mailbox schedules its actor here). Not called for hand-offs to a waiting `recv`.
+   */
+  constructor(
+    readonly queue: BoundedQueue<T>,
+    private readonly onQueued: (() => void) | null = null,
+  ) {}
+
+  trySend(value: T): TrySendResult<T> {
+    if (this.closed) return { ok: false, reason: 'closed', value };
+    if (this.recvWaiters.length > 0) {
+      // A waiting receiver means the queue is empty: hand the value over directly.
+      const receiver = this.recvWaiters.shift() as RecvWaiter<T>;
+      receiver.unwatchAbort();
+      receiver.resolve({ ok: true, value });
+      return OK;
+    }
+    const outcome = this.queue.offer(value);
+    if (outcome === QUEUED) {
+      if (this.onQueued !== null) this.onQueued();
+      return OK;
+    }
+    return outcome === DROPPED
+      ? { ok: false, reason: 'dropped', value }
+      : { ok: false, reason: 'full', value };
+  }
+
+  send(value: T, signal: AbortSignal | undefined): Promise<SendResult<T>> {
+    if (signal?.aborted) return Promise.resolve({ ok: false, reason: 'aborted', value });
+    const r = this.trySend(value);
+    if (r.ok || r.reason !== 'full') return Promise.resolve(r);
+    return new Promise((resolve) => {
+      const waiter = new SendWaiter(value, resolve);
+      this.sendWaiters.push(waiter);
+      waiter.watchAbort(signal, () => {
+        if (this.sendWaiters.remove(waiter)) resolve({ ok: false, reason: 'aborted', value });
+      });
+    });
+  }
+
+  tryRecv(): TryRecvResult<T> {
+    if (this.queue.length > 0) {
+      const value = this.queue.shift();
+      if (this.sendWaiters.length > 0) this.admitWaitingSender();
+      return { ok: true, value };
+    }
+    return this.closed ? RECV_CLOSED : EMPTY;
+  }
+
+  recv(signal: AbortSignal | undefined): Promise<RecvResult<T>> {
+    if (signal?.aborted) return Promise.resolve(RECV_ABORTED);
+    const r = this.tryRecv();
+    if (r.ok || r.reason === 'closed') return Promise.resolve(r);
+    return new Promise((resolve) => {
+      const waiter = new RecvWaiter<T>(resolve);
+      this.recvWaiters.push(waiter);
+      waiter.watchAbort(signal, () => {
+        if (this.recvWaiters.remove(waiter)) resolve(RECV_ABORTED);
+      });
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (let w = this.sendWaiters.shift(); w !== null; w = this.sendWaiters.shift()) {
+      w.unwatchAbort();
+      w.resolve({ ok: false, reason: 'closed', value: w.value });
+    }
+    // Receivers wait only on an empty queue, so there is nothing left for them.
+    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
+      w.unwatchAbort();
+      w.resolve(RECV_CLOSED);
+    }
+  }
+
+  /** A slot was freed: the oldest waiting sender's value takes it. */
+  private admitWaitingSender(): void {
+    const waiter = this.sendWaiters.shift();
+    if (waiter === null) return;
+    waiter.unwatchAbort();
+    this.queue.push(waiter.value);
+    waiter.resolve(OK);
+  }
+}
