@@ -1,0 +1,15 @@
+/**
+ * Every benchmark scenario, in report order. To add one, write `sN-name.ts` exporting a
+ * `Scenario` and append it here.
+ */
+import type { Scenario } from '../scenario.js';
+import { s1Mpsc } from './s1-mpsc.js';
+import { s1bBroadcast } from './s1b-broadcast.js';
+
+export const scenarios: readonly Scenario[] = [s1Mpsc, s1bBroadcast];
+
+/** The scenario with this id (case-insensitive), or undefined. */
+export function findScenario(id: string): Scenario | undefined {
+  const wanted = id.toLowerCase();
+  return scenarios.find((s) => s.id.toLowerCase() === wanted);
+}
