@@ -142,6 +142,15 @@ describe('broadcast: closing', () => {
     expect(rx.tryRecv()).toEqual({ ok: false, reason: 'closed' });
   });
 
+  it('a closed sender sends nothing (returns 0) while other clones keep the channel open', () => {
+    const [tx, rx] = broadcast<number>(4);
+    const tx2 = tx.clone();
+    tx.close();
+    expect(tx.send(1)).toBe(0);
+    expect(tx2.send(2)).toBe(1);
+    expect(drain(rx)).toEqual([2]);
+  });
+
   it('cloning a closed sender is a TypeError', () => {
     const [tx] = broadcast<number>(1);
     tx.close();

@@ -256,6 +256,16 @@ describe('mpsc: closing', () => {
     expect(await rx.recv()).toEqual({ ok: false, reason: 'closed' });
   });
 
+  it('a closed sender hands values back as closed even while other clones keep the channel open', async () => {
+    const [tx, rx] = mpsc<number>(4);
+    const tx2 = tx.clone();
+    tx.close();
+    expect(tx.trySend(1)).toEqual({ ok: false, reason: 'closed', value: 1 });
+    expect(await tx.send(2)).toEqual({ ok: false, reason: 'closed', value: 2 });
+    expect(tx2.trySend(3)).toEqual({ ok: true });
+    expect(rx.tryRecv()).toEqual({ ok: true, value: 3 });
+  });
+
   it('cloning a closed sender is a TypeError', () => {
     const [tx] = mpsc<number>(1);
     tx.close();

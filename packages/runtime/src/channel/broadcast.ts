@@ -28,7 +28,7 @@ import { Waiter, WaiterQueue } from './waiter-queue.js';
  * **Closing.** The channel closes when every sender (the first and each `clone()`) is closed.
  * Each receiver still gets what it has not read, then `{ ok: false, reason: 'closed' }`.
  *
- * **Gotchas.** `send` returns how many receivers will see the value; with none (or once closed)
+ * **Gotchas.** `send` returns how many receivers were subscribed; with none (or once closed)
  * it returns 0 and keeps nothing. Receivers are not async iterables, because a lag must be seen.
  *
  * @example
@@ -55,11 +55,12 @@ export class BroadcastSender<T> {
   }
 
   /**
-   * Sends `value` to every current receiver without waiting and returns how many will see it.
-   * 0 means nobody will: there is no receiver, or the channel is closed; the value is not kept.
+   * Sends `value` to every current receiver without waiting and returns how many receivers were
+   * subscribed (each will read it, or be told it lagged past it). 0 means nobody will: there is
+   * no receiver, the channel is closed, or this sender was closed; the value is not kept.
    */
   send(value: T): number {
-    return this.#channel.send(value);
+    return this.#token.released ? 0 : this.#channel.send(value);
   }
 
   /** A new receiver that sees the values sent from now on. */
@@ -152,7 +153,6 @@ export class BroadcastReceiver<T> {
 class Cursor<T> {
   open = true;
   skipped = 0;
-  waiter: RecvWaiter<T> | null = null;
 
   constructor(
     private readonly channel: BroadcastChannel<T>,
@@ -208,12 +208,17 @@ class BroadcastChannel<T> {
     this.seqs[i] = seq;
     this.rem[i] = this.receivers;
     // Waiting receivers were caught up (cursor.next === seq), so each takes exactly this value.
-    for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
-      w.cursor.waiter = null;
-      w.cursor.next = seq + 1;
-      this.release(i);
-      w.unwatchAbort();
-      w.resolve({ ok: true, value });
+    // A receiver with several pending `recv` calls serves only its oldest; the others keep waiting.
+    for (let w = this.waiters.head; w !== null; ) {
+      const next = w.next as RecvWaiter<T> | null;
+      if (w.cursor.next === seq) {
+        this.waiters.remove(w);
+        w.cursor.next = seq + 1;
+        this.release(i);
+        w.unwatchAbort();
+        w.resolve({ ok: true, value });
+      }
+      w = next;
     }
     return this.receivers;
   }
@@ -244,13 +249,9 @@ class BroadcastChannel<T> {
     if (r.ok || r.reason !== 'empty') return Promise.resolve(r);
     return new Promise((resolve) => {
       const waiter = new RecvWaiter(cursor, resolve);
-      cursor.waiter = waiter;
       this.waiters.push(waiter);
       waiter.watchAbort(signal, () => {
-        if (this.waiters.remove(waiter)) {
-          cursor.waiter = null;
-          resolve(RECV_ABORTED);
-        }
+        if (this.waiters.remove(waiter)) resolve(RECV_ABORTED);
       });
     });
   }
@@ -265,11 +266,14 @@ class BroadcastChannel<T> {
       if (this.seqs[i] === seq) this.release(i);
     }
     cursor.next = this.tail;
-    const waiter = cursor.waiter;
-    if (waiter !== null && this.waiters.remove(waiter)) {
-      cursor.waiter = null;
-      waiter.unwatchAbort();
-      waiter.resolve(RECV_CLOSED);
+    for (let w = this.waiters.head; w !== null; ) {
+      const next = w.next as RecvWaiter<T> | null;
+      if (w.cursor === cursor) {
+        this.waiters.remove(w);
+        w.unwatchAbort();
+        w.resolve(RECV_CLOSED);
+      }
+      w = next;
     }
   }
 
@@ -277,7 +281,6 @@ class BroadcastChannel<T> {
     if (this.closed) return;
     this.closed = true;
     for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
-      w.cursor.waiter = null;
       w.unwatchAbort();
       w.resolve(RECV_CLOSED);
     }

@@ -60,22 +60,24 @@ export class Sender<T> {
    * Returns `{ ok: true }` when enqueued (under `dropOldest`/`latest` possibly after evicting
    * older values, which are counted as dropped). Otherwise hands the value back:
    * `reason: 'full'` under `block` (not counted: the caller still owns it), `'dropped'` under
-   * `dropNewest` (counted and passed to `onDrop`), `'closed'` once the channel is closed.
+   * `dropNewest` (counted and passed to `onDrop`), `'closed'` once the channel or this sender
+   * is closed.
    * Never throws, never allocates a promise.
    */
   trySend(value: T): TrySendResult<T> {
-    return this.#channel.trySend(value);
+    return this.#token.released ? { ok: false, reason: 'closed', value } : this.#channel.trySend(value);
   }
 
   /**
    * Enqueues `value`, waiting for room while the channel is full under `block`.
    *
    * Waiting senders are served FIFO. Resolves `{ ok: true }` once enqueued; `reason: 'closed'`
-   * if the channel is or becomes closed while waiting; `reason: 'aborted'` if `signal` aborts
+   * if the channel (or this sender) is closed, or the channel closes while waiting; `reason: 'aborted'` if `signal` aborts
    * first. In both cases the value was not enqueued and is handed back. Under the dropping
    * policies it never waits and resolves like {@link Sender.trySend}. Never rejects.
    */
   send(value: T, options?: WaitOptions): Promise<SendResult<T>> {
+    if (this.#token.released) return Promise.resolve({ ok: false, reason: 'closed', value });
     return this.#channel.send(value, options?.signal);
   }
 

@@ -27,6 +27,11 @@ class RecvWaiter<T> extends Waiter {
   }
 }
 
+/** A consumer that is told when a value is queued (an actor cell), instead of parking in `recv`. */
+export interface QueueConsumer {
+  wake(): void;
+}
+
 /**
  * The shared state of one bounded channel: a {@link BoundedQueue} plus FIFO queues of parked
  * senders and receivers. `mpsc` wraps it in Sender/Receiver handles; an actor mailbox uses it
@@ -43,12 +48,13 @@ export class QueueChannel<T> {
   readonly recvWaiters = new WaiterQueue<RecvWaiter<T>>();
 
   /**
-   * @param onQueued called after a value is queued for a consumer that does not park in
-   *   `recv` (a mailbox schedules its actor here). Not called for hand-offs to a waiting `recv`.
+   * @param consumer told after each value is queued (by `trySend`, or when a waiting sender is
+   *   admitted), for a consumer that does not park in `recv`: a mailbox schedules its actor
+   *   here. Not told of hand-offs to a waiting `recv`.
    */
   constructor(
     readonly queue: BoundedQueue<T>,
-    private readonly onQueued: (() => void) | null = null,
+    private readonly consumer: QueueConsumer | null = null,
   ) {}
 
   trySend(value: T): TrySendResult<T> {
@@ -62,7 +68,7 @@ export class QueueChannel<T> {
     }
     const outcome = this.queue.offer(value);
     if (outcome === QUEUED) {
-      if (this.onQueued !== null) this.onQueued();
+      if (this.consumer !== null) this.consumer.wake();
       return OK;
     }
     return outcome === DROPPED
@@ -84,12 +90,15 @@ export class QueueChannel<T> {
   }
 
   tryRecv(): TryRecvResult<T> {
-    if (this.queue.length > 0) {
-      const value = this.queue.shift();
-      if (this.sendWaiters.length > 0) this.admitWaitingSender();
-      return { ok: true, value };
-    }
+    if (this.queue.length > 0) return { ok: true, value: this.take() };
     return this.closed ? RECV_CLOSED : EMPTY;
+  }
+
+  /** Takes the oldest value without a result object; the caller has checked `queue.length > 0`. */
+  take(): T {
+    const value = this.queue.shift();
+    if (this.sendWaiters.length > 0) this.admitWaitingSender();
+    return value;
   }
 
   recv(signal: AbortSignal | undefined): Promise<RecvResult<T>> {
@@ -125,6 +134,7 @@ export class QueueChannel<T> {
     if (waiter === null) return;
     waiter.unwatchAbort();
     this.queue.push(waiter.value);
+    if (this.consumer !== null) this.consumer.wake();
     waiter.resolve(OK);
   }
 }

@@ -69,7 +69,8 @@ export class WatchSender<T> {
   /**
    * Computes the next value from the current one (`fn` may mutate it and return the same
    * object) and notifies receivers exactly as {@link WatchSender.send} does. If `fn` throws,
-   * the value and version stay as they were and the error propagates.
+   * the value and version stay as they were and the error propagates. On a closed sender `fn`
+   * is not called and the result is `closed` carrying the current value.
    */
   sendModify(fn: (current: T) => T): WatchSendResult<T> {
     const current = this.#channel.value;
@@ -148,8 +149,9 @@ export class WatchReceiver<T> {
     return this.#channel.changed(this.#state, options?.signal);
   }
 
-  /** Another receiver with the same seen version. */
+  /** Another receiver with the same seen version. Throws `TypeError` if this receiver is closed. */
   clone(): WatchReceiver<T> {
+    if (!this.#state.open) throw new TypeError('cannot clone a closed WatchReceiver');
     return new WatchReceiver(this.#channel, this.#state.seen);
   }
 
@@ -162,7 +164,6 @@ export class WatchReceiver<T> {
 
 class ReceiverState<T> {
   open = true;
-  waiter: ChangedWaiter<T> | null = null;
 
   constructor(
     private readonly channel: WatchChannel<T>,
@@ -199,7 +200,6 @@ class WatchChannel<T> {
     this.value = value;
     this.version++;
     for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
-      w.state.waiter = null;
       w.state.seen = this.version;
       w.unwatchAbort();
       w.resolve(OK);
@@ -216,13 +216,9 @@ class WatchChannel<T> {
     if (this.closed) return Promise.resolve(RECV_CLOSED);
     return new Promise((resolve) => {
       const waiter = new ChangedWaiter(state, resolve);
-      state.waiter = waiter;
       this.waiters.push(waiter);
       waiter.watchAbort(signal, () => {
-        if (this.waiters.remove(waiter)) {
-          state.waiter = null;
-          resolve(RECV_ABORTED);
-        }
+        if (this.waiters.remove(waiter)) resolve(RECV_ABORTED);
       });
     });
   }
@@ -231,11 +227,14 @@ class WatchChannel<T> {
     if (!state.open) return;
     state.open = false;
     this.receivers--;
-    const waiter = state.waiter;
-    if (waiter !== null && this.waiters.remove(waiter)) {
-      state.waiter = null;
-      waiter.unwatchAbort();
-      waiter.resolve(RECV_CLOSED);
+    for (let w = this.waiters.head; w !== null; ) {
+      const next = w.next as ChangedWaiter<T> | null;
+      if (w.state === state) {
+        this.waiters.remove(w);
+        w.unwatchAbort();
+        w.resolve(RECV_CLOSED);
+      }
+      w = next;
     }
   }
 
@@ -243,7 +242,6 @@ class WatchChannel<T> {
     if (this.closed) return;
     this.closed = true;
     for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
-      w.state.waiter = null;
       w.unwatchAbort();
       w.resolve(RECV_CLOSED);
     }
