@@ -1,14 +1,21 @@
 /**
- * @troupe/runtime — channels (mpsc, broadcast, watch) with tokio's semantics; the actor
- * system, mailboxes and supervision build on them.
+ * @troupe/runtime — channels (mpsc, broadcast, watch) with tokio's semantics, and an actor
+ * system on top: typed refs, bounded mailboxes, XState or `receive` behaviours, ask, death
+ * watch, timers and dead letters.
  *
  * @packageDocumentation
  */
-export {
-  BroadcastReceiver,
-  BroadcastSender,
-  broadcast,
-} from './channel/broadcast.js';
+
+export type { ActorContext } from './actor/actor-context.js';
+export type { ActorAddress, ActorRef, AskOptions, Message } from './actor/actor-ref.js';
+export { ask } from './actor/ask.js';
+export { type Behavior, type ReceiveOptions, receive, type Terminated } from './actor/behavior.js';
+export { ActorStoppedError, AskTimeoutError, MessageDroppedError } from './actor/errors.js';
+export type { ExitReason } from './actor/exit-reason.js';
+export { type FromMachineOptions, fromMachine, type MachineMessage } from './actor/from-machine.js';
+export type { MailboxOptions, SpawnOptions } from './actor/spawn-options.js';
+export type { Timers } from './actor/timers.js';
+export { BroadcastReceiver, BroadcastSender, broadcast } from './channel/broadcast.js';
 export { type MpscOptions, mpsc, Receiver, Sender } from './channel/mpsc.js';
 export type { OverflowPolicy } from './channel/overflow.js';
 export type {
@@ -37,3 +44,16 @@ export {
   type WatchSendResult,
   watch,
 } from './channel/watch.js';
+export type { IdGenerator } from './ids.js';
+export type { Logger } from './logger.js';
+export { ActorSystem, type ActorSystemOptions } from './system/actor-system.js';
+export type {
+  ActorFailed,
+  ActorStarted,
+  ActorStopped,
+  DeadLetter,
+  DeadLetterReason,
+  EventStream,
+  SystemEvent,
+} from './system/events.js';
+export { type Clock, systemClock } from './time/clock.js';

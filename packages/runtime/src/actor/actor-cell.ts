@@ -1,0 +1,429 @@
+import { BoundedQueue } from '../channel/bounded-queue.js';
+import { type OverflowPolicy, validateCapacity } from '../channel/overflow.js';
+import { QueueChannel, type QueueConsumer } from '../channel/queue-channel.js';
+import type { Logger } from '../logger.js';
+import type { DeadLetterReason } from '../system/events.js';
+import type { Clock } from '../time/clock.js';
+import type { ActorContext } from './actor-context.js';
+import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
+import type { Behavior, BehaviorInstance, Lifecycle, Terminated } from './behavior.js';
+import { UNHANDLED } from './behavior.js';
+import type { Runnable } from './dispatcher.js';
+import { type ExitReason, NORMAL, SHUTDOWN } from './exit-reason.js';
+import type { Host } from './host.js';
+import { LocalRef } from './local-ref.js';
+import {
+  DEFAULT_MAILBOX_CAPACITY,
+  DEFAULT_THROUGHPUT,
+  type SpawnOptions,
+  validateName,
+} from './spawn-options.js';
+import { TimerMessage, TimerScheduler, type Timers } from './timers.js';
+
+/** @internal Lifecycle of a cell. */
+export type Status = 'running' | 'stopping' | 'stopped';
+
+/** A system-lane message: handled before any user message. */
+type SystemMessage =
+  | { readonly kind: 'stop'; readonly reason: ExitReason }
+  | { readonly kind: 'terminated'; readonly signal: Terminated };
+
+/** The mailbox entries: user messages, and timer envelopes checked for staleness on dequeue. */
+type Entry<M extends Message> = M | TimerMessage<M>;
+
+/**
+ * One actor: its mailbox (a system lane drained first, and a bounded user lane that is the
+ * channels' own `QueueChannel`), its current behaviour incarnation, its children, watchers and
+ * timers, and its counters. It is also the `ActorContext` handed to the behaviour (as Akka's
+ * ActorCell is). Restarting replaces only the incarnation: ref and mailbox stay.
+ *
+ * @internal Not exported from the package.
+ */
+export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle, Runnable, QueueConsumer {
+  readonly self: ActorRef<M>;
+  readonly mailbox: QueueChannel<Entry<M>>;
+  status: Status = 'running';
+  scheduled = false;
+  /** Waiting for an async handler or for pending `ctx.send`s: takes no message meanwhile. */
+  busy = false;
+  exitReason: ExitReason | null = null;
+
+  received = 0;
+  processed = 0;
+  failed = 0;
+  unhandled = 0;
+  dropped = 0;
+  restarts = 0;
+
+  private instance: BehaviorInstance<M> | null = null;
+  private systemLane: SystemMessage[] | null = null;
+  private childCells: Map<string, ActorCell<Message>> | null = null;
+  private watchers: Set<ActorCell<Message>> | null = null;
+  private watching: Set<ActorCell<Message>> | null = null;
+  private timerScheduler: TimerScheduler<M> | null = null;
+  private pendingSends: Promise<void>[] | null = null;
+  private logger: Logger | null = null;
+  private cachedPath: string | null = null;
+  private nextChildName = 0;
+
+  constructor(
+    readonly host: Host,
+    readonly parentCell: ActorCell<Message> | null,
+    readonly name: string,
+    readonly id: string,
+    private readonly behavior: Behavior<M>,
+    capacity: number,
+    overflow: OverflowPolicy | undefined,
+    private readonly throughput: number,
+  ) {
+    this.self = new LocalRef<M>(this);
+    const onDrop =
+      overflow === undefined || overflow === 'block' ? undefined : (e: Entry<M>) => this.onPolicyDrop(e);
+    this.mailbox = new QueueChannel<Entry<M>>(
+      new BoundedQueue<Entry<M>>(capacity, { overflow, onDrop }),
+      this,
+    );
+  }
+
+  // ---- identity -------------------------------------------------------------------------
+
+  get path(): string {
+    if (this.cachedPath === null) {
+      const parent = this.parentCell;
+      this.cachedPath = parent === null ? '' : `${parent.path}/${this.name}`;
+    }
+    return this.cachedPath;
+  }
+
+  get parent(): ActorRef<Message> {
+    return (this.parentCell ?? (this as unknown as ActorCell<Message>)).self;
+  }
+
+  get log(): Logger {
+    this.logger ??= this.host.log.child({ actor: this.path });
+    return this.logger;
+  }
+
+  get timers(): Timers<M> {
+    this.timerScheduler ??= new TimerScheduler<M>(this.host.clock, (envelope) => this.deliverTimer(envelope));
+    return this.timerScheduler;
+  }
+
+  get children(): readonly ActorCell<Message>[] {
+    return this.childCells === null ? [] : [...this.childCells.values()];
+  }
+
+  child(name: string): ActorCell<Message> | undefined {
+    return this.childCells?.get(name);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  /** Starts the first incarnation; a throw is a failure at start. */
+  start(): void {
+    try {
+      this.instance = this.behavior.start(this, this);
+    } catch (error) {
+      this.host.publishStarted(this);
+      this.fail(error, undefined);
+      return;
+    }
+    this.host.publishStarted(this);
+  }
+
+  spawn<C extends Message>(behavior: Behavior<C>, options: SpawnOptions = {}): ActorRef<C> {
+    if (this.status !== 'running')
+      throw new TypeError(`cannot spawn from ${this.path}: it is ${this.status}`);
+    return this.spawnChild(behavior, options).self;
+  }
+
+  /** @internal */
+  spawnChild<C extends Message>(behavior: Behavior<C>, options: SpawnOptions): ActorCell<C> {
+    if (behavior === null || typeof behavior !== 'object' || typeof behavior.start !== 'function') {
+      throw new TypeError('spawn: behavior must come from receive() or fromMachine()');
+    }
+    const name =
+      options.name === undefined ? `$${(this.nextChildName++).toString(36)}` : validateName(options.name);
+    if (this.childCells?.has(name))
+      throw new TypeError(`an actor named "${name}" already exists under ${this.path || '/'}`);
+    const mailbox = options.mailbox ?? {};
+    const capacity = validateCapacity(mailbox.capacity ?? DEFAULT_MAILBOX_CAPACITY, 'mailbox.capacity');
+    const throughput = validateCapacity(options.throughput ?? DEFAULT_THROUGHPUT, 'throughput');
+    const cell = new ActorCell<C>(
+      this.host,
+      this as unknown as ActorCell<Message>,
+      name,
+      this.host.ids(),
+      behavior,
+      capacity,
+      mailbox.overflow,
+      throughput,
+    );
+    this.childCells ??= new Map();
+    this.childCells.set(name, cell as unknown as ActorCell<Message>);
+    cell.start();
+    return cell;
+  }
+
+  stop(ref?: ActorAddress): void {
+    if (ref === undefined || ref === this.self) {
+      this.requestStop(NORMAL);
+      return;
+    }
+    const target = LocalRef.cellOf(ref);
+    if (target === undefined || target.parentCell !== (this as unknown as ActorCell<Message>)) {
+      throw new TypeError(`${this.path} can only stop itself or its children; ${ref.path} is neither`);
+    }
+    target.requestStop(SHUTDOWN);
+  }
+
+  /** Asks this actor to stop after its current message (system lane). */
+  requestStop(reason: ExitReason): void {
+    if (this.status !== 'running') return;
+    this.enqueueSystem({ kind: 'stop', reason });
+  }
+
+  watch(ref: ActorAddress): void {
+    const target = LocalRef.cellOf(ref);
+    if (target === undefined)
+      throw new TypeError(`cannot watch ${String(ref?.path)}: not an actor of this system`);
+    const me = this as unknown as ActorCell<Message>;
+    this.watching ??= new Set();
+    this.watching.add(target);
+    if (target.status === 'stopped') {
+      this.enqueueSystem({ kind: 'terminated', signal: terminated(target) });
+      return;
+    }
+    target.watchers ??= new Set();
+    target.watchers.add(me);
+  }
+
+  unwatch(ref: ActorAddress): void {
+    const target = LocalRef.cellOf(ref);
+    if (target === undefined) return;
+    this.watching?.delete(target);
+    target.watchers?.delete(this as unknown as ActorCell<Message>);
+  }
+
+  // ---- messaging --------------------------------------------------------------------------
+
+  send<T extends Message>(ref: ActorRef<T>, message: T): void {
+    if (ref === (this.self as unknown as ActorRef<T>)) {
+      ref.tell(message); // waiting for room in one's own mailbox would never end
+      return;
+    }
+    const r = ref.trySend(message);
+    if (r.ok || r.reason !== 'full') {
+      if (!r.ok && r.reason === 'closed') this.host.deadLetter('stopped', message, ref.path);
+      return;
+    }
+    const pending = ref.send(message).catch(() => this.host.deadLetter('stopped', message, ref.path));
+    this.pendingSends ??= [];
+    this.pendingSends.push(pending);
+  }
+
+  reply<R extends Message>(replyTo: ActorRef<R>, message: R): void {
+    replyTo.tell(message);
+  }
+
+  /** QueueConsumer: a message was queued. */
+  wake(): void {
+    this.received++;
+    if (!this.scheduled && !this.busy) this.host.dispatcher.schedule(this);
+  }
+
+  private enqueueSystem(message: SystemMessage): void {
+    this.systemLane ??= [];
+    this.systemLane.push(message);
+    if (!this.scheduled && !this.busy) this.host.dispatcher.schedule(this);
+  }
+
+  private deliverTimer(envelope: TimerMessage<M>): void {
+    if (this.status !== 'running') return;
+    const r = this.mailbox.trySend(envelope);
+    if (!r.ok && r.reason === 'full') this.deadLetter('mailboxFull', envelope.message);
+  }
+
+  private onPolicyDrop(entry: Entry<M>): void {
+    this.dropped++;
+    this.deadLetter('dropped', entry instanceof TimerMessage ? entry.message : entry);
+  }
+
+  /** @internal Publishes a dead letter addressed to this actor. */
+  deadLetter(reason: DeadLetterReason, message: unknown, error?: unknown): void {
+    this.host.deadLetter(reason, message, this.path, error);
+  }
+
+  // ---- processing -------------------------------------------------------------------------
+
+  run(): number {
+    if (this.busy || this.status === 'stopped') return 0;
+    const limit = this.throughput;
+    const queue = this.mailbox.queue;
+    let n = 0;
+    for (;;) {
+      if (this.systemLane !== null && this.systemLane.length > 0) {
+        this.runSystemLane();
+        if (this.busy || this.status !== 'running') return n;
+      }
+      if (n >= limit || queue.length === 0) break;
+      n++;
+      this.invoke(this.mailbox.take());
+      if (this.busy || this.status !== 'running') return n;
+    }
+    if (queue.length > 0 && !this.scheduled) this.host.dispatcher.schedule(this);
+    return n;
+  }
+
+  private invoke(entry: Entry<M>): void {
+    let message: M;
+    if (entry instanceof TimerMessage) {
+      if (this.timerScheduler === null || !this.timerScheduler.accept(entry)) return;
+      message = entry.message;
+    } else {
+      message = entry;
+    }
+    let result: undefined | typeof UNHANDLED | Promise<unknown>;
+    try {
+      result = (this.instance as BehaviorInstance<M>).handle(message);
+    } catch (error) {
+      this.fail(error, message);
+      return;
+    }
+    this.afterHandle(result, message);
+  }
+
+  private afterHandle(result: undefined | typeof UNHANDLED | Promise<unknown>, message: unknown): void {
+    if (result === undefined) {
+      this.processed++;
+      if (this.pendingSends !== null) this.awaitPendingSends();
+    } else if (result === UNHANDLED) {
+      this.unhandled++;
+      this.deadLetter('unhandled', message);
+    } else {
+      this.busy = true;
+      const incarnation = this.instance;
+      result.then(
+        () => {
+          if (this.instance !== incarnation) return;
+          this.processed++;
+          if (this.pendingSends !== null) this.awaitPendingSends();
+          else this.resume();
+        },
+        (error: unknown) => {
+          if (this.instance !== incarnation) return;
+          this.busy = false;
+          this.fail(error, message);
+        },
+      );
+    }
+  }
+
+  private awaitPendingSends(): void {
+    const pending = this.pendingSends as Promise<void>[];
+    this.pendingSends = null;
+    this.busy = true;
+    const incarnation = this.instance;
+    Promise.all(pending).then(() => {
+      if (this.instance === incarnation) this.resume();
+    });
+  }
+
+  private resume(): void {
+    this.busy = false;
+    if (this.status === 'stopped' || this.scheduled) return;
+    if (this.mailbox.queue.length > 0 || (this.systemLane !== null && this.systemLane.length > 0)) {
+      this.host.dispatcher.schedule(this);
+    }
+  }
+
+  private runSystemLane(): void {
+    const lane = this.systemLane as SystemMessage[];
+    while (lane.length > 0 && !this.busy && this.status === 'running') {
+      const message = lane.shift() as SystemMessage;
+      if (message.kind === 'stop') {
+        this.terminate(message.reason);
+        return;
+      }
+      const watched = LocalRef.cellOf(message.signal.ref);
+      if (watched === undefined || !this.watching?.delete(watched)) continue; // unwatched meanwhile
+      let result: undefined | typeof UNHANDLED | Promise<unknown>;
+      try {
+        result = (this.instance as BehaviorInstance<M>).terminated(message.signal);
+      } catch (error) {
+        this.fail(error, message.signal);
+        return;
+      }
+      this.afterHandle(result, message.signal);
+    }
+  }
+
+  // ---- failure and stop -------------------------------------------------------------------
+
+  get clock(): Clock {
+    return this.host.clock;
+  }
+
+  /** Lifecycle: the behaviour failed outside a handler (e.g. an invoked promise of a machine). */
+  failAsync(error: unknown): void {
+    this.fail(error, undefined);
+  }
+
+  /**
+   * A handler threw or rejected, or the machine errored. The message becomes a dead letter
+   * (`failed`) carrying the error; the parent decides what happens next (for now: stop).
+   */
+  fail(error: unknown, message: unknown): void {
+    if (this.status !== 'running') return;
+    this.failed++;
+    if (message !== undefined) this.deadLetter('failed', message, error);
+    this.host.publishFailed(this, error);
+    this.terminate({ type: 'error', error });
+  }
+
+  /**
+   * Stops now: children first (reverse start order), timers, the mailbox (waiting senders are
+   * rejected, queued messages become dead letters), the incarnation's stop hook; then watchers
+   * get `Terminated` and the parent forgets this child.
+   */
+  terminate(reason: ExitReason): void {
+    if (this.status === 'stopped' || this.status === 'stopping') return;
+    this.status = 'stopping';
+    const children = this.children;
+    for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
+    this.timerScheduler?.cancelAll();
+    this.mailbox.close();
+    const leftover: DeadLetterReason = this.host.shuttingDown ? 'shutdown' : 'stopped';
+    while (this.mailbox.queue.length > 0) {
+      const entry = this.mailbox.take();
+      if (entry instanceof TimerMessage) continue; // cancelled with the timers
+      this.deadLetter(leftover, entry);
+    }
+    this.systemLane = null;
+    const instance = this.instance;
+    this.instance = null;
+    if (instance !== null) {
+      try {
+        instance.stop(reason);
+      } catch (error) {
+        this.log.error({ err: error }, 'stop hook threw');
+      }
+    }
+    this.status = 'stopped';
+    this.exitReason = reason;
+    this.busy = false;
+    this.parentCell?.childCells?.delete(this.name);
+    const signal = terminated(this as unknown as ActorCell<Message>);
+    if (this.watchers !== null)
+      for (const watcher of this.watchers) watcher.enqueueSystem({ kind: 'terminated', signal });
+    this.watchers = null;
+    if (this.watching !== null)
+      for (const target of this.watching) target.watchers?.delete(this as unknown as ActorCell<Message>);
+    this.watching = null;
+    this.host.publishStopped(this, reason);
+  }
+}
+
+function terminated(cell: ActorCell<Message>): Terminated {
+  return { type: 'Terminated', ref: cell.self, reason: cell.exitReason ?? SHUTDOWN };
+}

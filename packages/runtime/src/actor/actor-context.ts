@@ -1,0 +1,53 @@
+import type { Logger } from '../logger.js';
+import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
+import type { Behavior } from './behavior.js';
+import type { SpawnOptions } from './spawn-options.js';
+import type { Timers } from './timers.js';
+
+/**
+ * What a behaviour can do while it handles a message: its own ref, its family, and effects.
+ * Handed to `receive` handlers and to the factory of `fromMachine`, so machine actions reach it
+ * (`machine.provide({ actions: { reply: ({ event }) => ctx.reply(event.replyTo, …) } })`).
+ */
+export interface ActorContext<M extends Message> {
+  readonly self: ActorRef<M>;
+  /** The parent (the `/user` guardian for top-level actors). */
+  readonly parent: ActorRef<Message>;
+  /** This actor's logger: a pino child bound to `{ actor: path }`, created on first use. */
+  readonly log: Logger;
+  /** Keyed timers that deliver messages to this actor; cancelled when it stops or restarts. */
+  readonly timers: Timers<M>;
+
+  /** Starts a child actor. Children stop before their parent. Names are unique among siblings. */
+  spawn<C extends Message>(behavior: Behavior<C>, options?: SpawnOptions): ActorRef<C>;
+
+  /**
+   * Stops this actor (no argument: after the current message, with reason `normal`) or one of
+   * its children (reason `shutdown`). Messages still queued become dead letters (`stopped`).
+   * Throws `TypeError` for a ref that is neither itself nor a child.
+   */
+  stop(ref?: ActorAddress): void;
+
+  /**
+   * Death watch: when `ref` stops, this actor receives `Terminated { ref, reason }` in its
+   * system lane (ahead of user messages) — at once if `ref` is already stopped.
+   */
+  watch(ref: ActorAddress): void;
+  /** Stops watching `ref`; a `Terminated` not yet handled is discarded. */
+  unwatch(ref: ActorAddress): void;
+
+  /**
+   * Sends with backpressure from inside a handler: queues at once if there is room, otherwise
+   * waits for room — and this actor takes its next message only after every such pending send
+   * is queued. A chain of actors that forward with `ctx.send` therefore slows its producer
+   * instead of dropping. A target that is stopped makes the message a dead letter (`stopped`).
+   *
+   * **Deadlock.** Two actors that `ctx.send` to each other (a cycle) through full mailboxes
+   * wait for each other forever. Break cycles with `tell` (dead letter when full) or a
+   * dropping mailbox policy on one edge.
+   */
+  send<T extends Message>(ref: ActorRef<T>, message: T): void;
+
+  /** Replies to a `replyTo` ref carried by a message (a `tell`: never waits, never throws). */
+  reply<R extends Message>(replyTo: ActorRef<R>, message: R): void;
+}

@@ -1,0 +1,110 @@
+import type { Clock } from '../time/clock.js';
+
+/** @internal One pending ask, as the timeout queue sees it. */
+export interface Deadline {
+  deadline: number;
+  settled: boolean;
+  /** Called once when the deadline passes unsettled. */
+  expire(): void;
+}
+
+/**
+ * Every ask's timeout shares one clock timer. Asks with the same timeout expire in the order
+ * they were made, so each distinct timeout keeps a FIFO and the timer is armed for the earliest
+ * head. A settled ask leaves its FIFO as soon as it reaches the head; while no ask is pending,
+ * the timer is unref'd so it never keeps the process alive.
+ *
+ * @internal Not exported from the package.
+ */
+export class AskTimeouts {
+  private readonly fifos = new Map<number, Fifo>();
+  private pending = 0;
+  private timer: unknown = undefined;
+  private armedFor = Number.POSITIVE_INFINITY;
+  private readonly fire = () => this.expire();
+
+  constructor(private readonly clock: Clock) {}
+
+  add(entry: Deadline, timeoutMs: number): void {
+    entry.deadline = this.clock.now() + timeoutMs;
+    let fifo = this.fifos.get(timeoutMs);
+    if (fifo === undefined) {
+      fifo = new Fifo();
+      this.fifos.set(timeoutMs, fifo);
+    }
+    fifo.push(entry);
+    if (this.pending++ === 0) setRef(this.timer, true);
+    if (entry.deadline < this.armedFor) this.arm(entry.deadline);
+  }
+
+  /** The entry was settled (replied, or failed): forget it. */
+  settled(): void {
+    if (--this.pending === 0) {
+      for (const fifo of this.fifos.values()) fifo.dropSettled();
+      setRef(this.timer, false);
+    }
+  }
+
+  private arm(deadline: number): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.armedFor = deadline;
+    this.timer = this.clock.setTimeout(this.fire, Math.max(0, deadline - this.clock.now()));
+    if (this.pending === 0) setRef(this.timer, false);
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [timeoutMs, fifo] of this.fifos) {
+      fifo.dropSettled();
+      for (let head = fifo.peek(); head !== undefined && head.deadline <= now; head = fifo.peek()) {
+        fifo.shift();
+        head.expire();
+        fifo.dropSettled();
+      }
+      const head = fifo.peek();
+      if (head === undefined) this.fifos.delete(timeoutMs);
+      else next = Math.min(next, head.deadline);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+  }
+}
+
+/** An unbounded FIFO (array + head index, compacted as it drains). */
+class Fifo {
+  private items: Deadline[] = [];
+  private head = 0;
+
+  push(entry: Deadline): void {
+    this.items.push(entry);
+  }
+
+  peek(): Deadline | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): void {
+    this.items[this.head++] = undefined as unknown as Deadline;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Removes settled entries from the head. */
+  dropSettled(): void {
+    for (let head = this.peek(); head?.settled; head = this.peek()) this.shift();
+  }
+}
+
+/** Node timers can be unref'd so a pending timeout alone never keeps the process alive. */
+function setRef(timer: unknown, ref: boolean): void {
+  const t = timer as { ref?: () => void; unref?: () => void } | undefined;
+  if (ref) t?.ref?.();
+  else t?.unref?.();
+}

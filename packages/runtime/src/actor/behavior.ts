@@ -1,0 +1,119 @@
+import type { Clock } from '../time/clock.js';
+import type { ActorContext } from './actor-context.js';
+import type { ActorAddress, Message } from './actor-ref.js';
+import type { ExitReason } from './exit-reason.js';
+
+/** Delivered (through the system lane, before user messages) when a watched actor stops. */
+export interface Terminated {
+  readonly type: 'Terminated';
+  readonly ref: ActorAddress;
+  readonly reason: ExitReason;
+}
+
+/** @internal Returned by a behaviour instance for a message it did not accept. */
+export const UNHANDLED: unique symbol = Symbol('unhandled');
+
+/**
+ * @internal What the runtime drives: one started incarnation of a behaviour. `handle` returns
+ * `undefined` when done, a promise when it continues asynchronously (the actor takes no other
+ * message until it settles), or `UNHANDLED`. A throw or rejection is a failure of the actor.
+ */
+export interface BehaviorInstance<M extends Message> {
+  handle(message: M): undefined | typeof UNHANDLED | Promise<unknown>;
+  terminated(signal: Terminated): undefined | typeof UNHANDLED | Promise<unknown>;
+  /** Runs once when this incarnation ends (post-stop, or before a restart). Must not throw. */
+  stop(reason: ExitReason): void;
+}
+
+/**
+ * @internal What an incarnation may ask of the runtime beyond its `ActorContext`.
+ */
+export interface Lifecycle {
+  readonly clock: Clock;
+  /** The behaviour failed outside a handler (e.g. a machine's invoked promise rejected). */
+  failAsync(error: unknown): void;
+}
+
+/**
+ * How an actor behaves: a recipe the runtime starts once per incarnation (at spawn, and again
+ * from scratch at each restart). Make one with {@link receive} or `fromMachine`.
+ */
+export interface Behavior<M extends Message> {
+  /** @internal Starts an incarnation. A throw here is a failure of the actor at start. */
+  readonly start: (ctx: ActorContext<M>, lifecycle: Lifecycle) => BehaviorInstance<M>;
+}
+
+/** Options of {@link receive}. */
+export interface ReceiveOptions<S, M extends Message> {
+  /**
+   * Builds the initial state at each start (instead of the `initial` value), e.g. for mutable
+   * state, or to spawn children and start timers.
+   */
+  readonly onStart?: (ctx: ActorContext<M>) => S;
+  /** Handles `Terminated` for actors this one watches. Without it, `Terminated` is a dead letter (`unhandled`). */
+  readonly onTerminated?: (state: S, signal: Terminated, ctx: ActorContext<M>) => S | Promise<S>;
+  /** Runs once when the actor stops (post-stop). Errors are logged, not rethrown. */
+  readonly onStop?: (state: S, reason: ExitReason, ctx: ActorContext<M>) => void;
+}
+
+/**
+ * The light behaviour form: a state and a function `(state, message, ctx) => nextState`.
+ *
+ * The handler runs for one message at a time, in order. It may be async: the actor takes its
+ * next message only after the returned promise settles. A throw or rejection is a failure of
+ * the actor (the message becomes a dead letter with reason `failed`). On restart the state
+ * starts again from `initial` (or `onStart`): treat `initial` as immutable.
+ *
+ * @example
+ * type CounterMsg = { type: 'inc' } | { type: 'get'; replyTo: ActorRef<{ type: 'count'; n: number }> };
+ * const counter = receive<number, CounterMsg>(0, (n, msg) => {
+ *   if (msg.type === 'inc') return n + 1;
+ *   msg.replyTo.tell({ type: 'count', n });
+ *   return n;
+ * });
+ */
+export function receive<S, M extends Message>(
+  initial: S,
+  handler: (state: S, message: M, ctx: ActorContext<M>) => S | Promise<S>,
+  options: ReceiveOptions<S, M> = {},
+): Behavior<M> {
+  if (typeof handler !== 'function')
+    throw new TypeError(`receive: handler must be a function; got ${typeof handler}`);
+  return {
+    start: (ctx) =>
+      new ReceiveInstance(options.onStart ? options.onStart(ctx) : initial, handler, options, ctx),
+  };
+}
+
+class ReceiveInstance<S, M extends Message> implements BehaviorInstance<M> {
+  constructor(
+    private state: S,
+    private readonly handler: (state: S, message: M, ctx: ActorContext<M>) => S | Promise<S>,
+    private readonly options: ReceiveOptions<S, M>,
+    private readonly ctx: ActorContext<M>,
+  ) {}
+
+  handle(message: M): undefined | Promise<unknown> {
+    const next = this.handler(this.state, message, this.ctx);
+    if (next instanceof Promise) return next.then((state: S) => this.set(state));
+    this.state = next;
+    return undefined;
+  }
+
+  terminated(signal: Terminated): undefined | typeof UNHANDLED | Promise<unknown> {
+    const onTerminated = this.options.onTerminated;
+    if (onTerminated === undefined) return UNHANDLED;
+    const next = onTerminated(this.state, signal, this.ctx);
+    if (next instanceof Promise) return next.then((state: S) => this.set(state));
+    this.state = next;
+    return undefined;
+  }
+
+  stop(reason: ExitReason): void {
+    this.options.onStop?.(this.state, reason, this.ctx);
+  }
+
+  private set(state: S): void {
+    this.state = state;
+  }
+}

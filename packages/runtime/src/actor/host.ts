@@ -1,0 +1,34 @@
+import type { Logger } from '../logger.js';
+import type { DeadLetterReason } from '../system/events.js';
+import type { Clock } from '../time/clock.js';
+import type { AskTimeouts } from './ask-timeouts.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { ExitReason } from './exit-reason.js';
+
+/**
+ * What a cell needs from its actor system; implemented by the system, so cells do not depend
+ * on the system class.
+ *
+ * @internal Not exported from the package.
+ */
+export interface Host {
+  readonly dispatcher: Dispatcher;
+  readonly clock: Clock;
+  readonly ids: () => string;
+  readonly log: Logger;
+  readonly asks: AskTimeouts;
+  readonly askTimeoutMs: number;
+  /** Set while the system shuts down: leftover messages are dead letters with reason `shutdown`. */
+  readonly shuttingDown: boolean;
+  deadLetter(reason: DeadLetterReason, message: unknown, recipient: string, error?: unknown): void;
+  publishStarted(actor: ActorInfo): void;
+  publishFailed(actor: ActorInfo, error: unknown): void;
+  publishStopped(actor: ActorInfo, reason: ExitReason): void;
+}
+
+/** What the host reports about an actor. */
+export interface ActorInfo {
+  readonly path: string;
+  readonly id: string;
+  readonly log: Logger;
+}

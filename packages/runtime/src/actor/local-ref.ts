@@ -1,0 +1,87 @@
+import { OK, type TrySendResult, type WaitOptions } from '../channel/results.js';
+import type { ActorCell } from './actor-cell.js';
+import type { ActorAddress, ActorRef, AskOptions, Message } from './actor-ref.js';
+import { ask } from './ask.js';
+import { ActorStoppedError } from './errors.js';
+
+/**
+ * The ref of an actor in this process: a thin handle on its cell. See {@link ActorRef} for
+ * the contract.
+ *
+ * @internal Users see it as `ActorRef<M>`.
+ */
+export class LocalRef<M extends Message> implements ActorRef<M> {
+  constructor(readonly cell: ActorCell<M>) {}
+
+  /** The cell behind an address of this runtime, if it is one. */
+  static cellOf(address: ActorAddress | undefined): ActorCell<Message> | undefined {
+    return address instanceof LocalRef ? (address.cell as ActorCell<Message>) : undefined;
+  }
+
+  get id(): string {
+    return this.cell.id;
+  }
+
+  get path(): string {
+    return this.cell.path;
+  }
+
+  get name(): string {
+    return this.cell.name;
+  }
+
+  tell(message: M): void {
+    const cell = this.cell;
+    if (!isMessage(message)) {
+      cell.deadLetter('invalid', message);
+      return;
+    }
+    const r = cell.mailbox.trySend(message);
+    if (r === OK) return;
+    if (r.ok) return;
+    if (r.reason === 'full') {
+      cell.dropped++;
+      cell.deadLetter('mailboxFull', message);
+    } else if (r.reason === 'closed') {
+      cell.deadLetter('stopped', message);
+    } // 'dropped': the mailbox policy already counted and dead-lettered it
+  }
+
+  trySend(message: M): TrySendResult<M> {
+    if (!isMessage(message)) throw new TypeError(invalidMessage(message, this.cell.path));
+    return this.cell.mailbox.trySend(message) as TrySendResult<M>;
+  }
+
+  async send(message: M, options?: WaitOptions): Promise<void> {
+    if (!isMessage(message)) throw new TypeError(invalidMessage(message, this.cell.path));
+    const r = await this.cell.mailbox.send(message, options?.signal);
+    if (r.ok || r.reason === 'dropped') return;
+    if (r.reason === 'closed') throw new ActorStoppedError(this.cell.path);
+    throw options?.signal?.reason ?? new DOMException('send aborted', 'AbortError');
+  }
+
+  ask<R extends Message>(build: (replyTo: ActorRef<R>) => M, options?: AskOptions): Promise<R> {
+    return ask(this, build, options);
+  }
+
+  toString(): string {
+    return `ActorRef(${this.cell.path})`;
+  }
+
+  toJSON(): { path: string; id: string } {
+    return { path: this.cell.path, id: this.cell.id };
+  }
+}
+
+/** @internal Whether `value` has the shape of a message: an object with a string `type`. */
+export function isMessage(value: unknown): value is Message {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+  );
+}
+
+function invalidMessage(value: unknown, path: string): string {
+  const got =
+    value === null ? 'null' : typeof value === 'object' ? 'an object without a string type' : typeof value;
+  return `message to ${path} must be an object with a string "type"; got ${got}`;
+}

@@ -1,0 +1,171 @@
+import { ActorCell } from '../actor/actor-cell.js';
+import type { ActorAddress, ActorRef, Message } from '../actor/actor-ref.js';
+import { AskTimeouts } from '../actor/ask-timeouts.js';
+import { type Behavior, receive } from '../actor/behavior.js';
+import { Dispatcher } from '../actor/dispatcher.js';
+import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
+import type { ActorInfo, Host } from '../actor/host.js';
+import { LocalRef } from '../actor/local-ref.js';
+import type { SpawnOptions } from '../actor/spawn-options.js';
+import { type IdGenerator, nanoIds } from '../ids.js';
+import { defaultLogger, type Logger } from '../logger.js';
+import { type Clock, systemClock } from '../time/clock.js';
+import { type DeadLetterReason, EventStream } from './events.js';
+
+/** Options of {@link ActorSystem.start}. */
+export interface ActorSystemOptions {
+  /** Names the system in logs. */
+  readonly name: string;
+  /** A pino logger (default: pino at `TROUPE_LOG_LEVEL`/`info`, silent under a test runner). */
+  readonly logger?: Logger;
+  /** Where all time comes from (default: the real clock). Tests pass a `VirtualClock`. */
+  readonly clock?: Clock;
+  /** Makes actor ids (default: nanoid). Tests pass `sequentialIds()`. */
+  readonly ids?: IdGenerator;
+  /** Default `ask` timeout in ms (default 5000). */
+  readonly askTimeoutMs?: number;
+}
+
+/**
+ * An actor system: the root of an actor tree, its dispatcher, clock, logger and event stream.
+ *
+ * Top-level actors live under the `/user` guardian: `system.spawn(behaviour, { name: 'a' })`
+ * is `/user/a`. Everything the runtime does that a user may want to see — actors starting,
+ * failing, stopping, every dead letter — is published on {@link ActorSystem.events}.
+ */
+export class ActorSystem {
+  readonly name: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** The system event stream: ActorStarted, ActorFailed, ActorStopped, DeadLetter. */
+  readonly events: EventStream;
+  readonly #host: SystemHost;
+  readonly #root: ActorCell<Message>;
+  readonly #guardian: ActorCell<Message>;
+  #shutdown: Promise<void> | null = null;
+
+  private constructor(options: ActorSystemOptions) {
+    if (
+      options === null ||
+      typeof options !== 'object' ||
+      typeof options.name !== 'string' ||
+      options.name === ''
+    ) {
+      throw new TypeError('ActorSystem.start: options.name must be a non-empty string');
+    }
+    const askTimeoutMs = options.askTimeoutMs ?? 5000;
+    if (!Number.isFinite(askTimeoutMs) || askTimeoutMs < 0) {
+      throw new RangeError(`askTimeoutMs must be a finite number >= 0; got ${String(askTimeoutMs)}`);
+    }
+    this.name = options.name;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger ?? defaultLogger(options.name);
+    this.events = new EventStream((err, event) =>
+      this.log.error({ err, event: event.type }, 'event listener threw'),
+    );
+    this.#host = new SystemHost(this.clock, options.ids ?? nanoIds, this.log, askTimeoutMs, this.events);
+    const guardian: Behavior<Message> = receive(null, (state) => state);
+    this.#root = new ActorCell<Message>(this.#host, null, '', this.#host.ids(), guardian, 1, undefined, 1);
+    this.#root.start();
+    this.#guardian = this.#root.spawnChild(guardian, { name: 'user' });
+  }
+
+  /** Starts a system. Throws `TypeError`/`RangeError` on bad options. */
+  static start(options: ActorSystemOptions): ActorSystem {
+    return new ActorSystem(options);
+  }
+
+  /**
+   * Starts a top-level actor under `/user`. Throws `TypeError` for a bad behaviour, a bad or
+   * duplicate name, and `RangeError` for bad mailbox or throughput numbers — before anything
+   * starts. A behaviour that throws while starting does not throw here: the actor fails
+   * (`ActorFailed`) and is stopped.
+   */
+  spawn<M extends Message>(behavior: Behavior<M>, options?: SpawnOptions): ActorRef<M> {
+    if (this.#shutdown !== null) throw new TypeError(`actor system ${this.name} is shut down`);
+    return this.#guardian.spawnChild(behavior, options ?? {}).self;
+  }
+
+  /** Stops an actor after its current message (reason `shutdown`). Unknown or stopped refs are ignored. */
+  stop(ref: ActorAddress): void {
+    LocalRef.cellOf(ref)?.requestStop(SHUTDOWN);
+  }
+
+  /** The live actor at `path` (e.g. `/user/pipeline/decoder`), if any. */
+  lookup(path: string): ActorRef<Message> | undefined {
+    if (typeof path !== 'string' || !path.startsWith('/')) return undefined;
+    let cell: ActorCell<Message> | undefined = this.#root;
+    for (const segment of path.split('/').slice(1)) {
+      if (segment === '') continue;
+      cell = cell.child(segment);
+      if (cell === undefined) return undefined;
+    }
+    return cell === this.#root ? undefined : cell.self;
+  }
+
+  /** Dead letters published since start. */
+  get deadLetters(): number {
+    return this.#host.deadLetters;
+  }
+
+  /**
+   * Stops every actor (children before parents, reverse start order among siblings); messages
+   * still queued become dead letters with reason `shutdown`. Idempotent: every call returns the
+   * same promise.
+   */
+  shutdown(): Promise<void> {
+    if (this.#shutdown === null) {
+      this.#host.shuttingDown = true;
+      this.#root.terminate(SHUTDOWN);
+      this.#shutdown = Promise.resolve();
+    }
+    return this.#shutdown;
+  }
+
+  /** @internal Whether the dispatcher has nothing ready to run (for the test kit). */
+  get idle(): boolean {
+    return this.#host.dispatcher.idle;
+  }
+}
+
+class SystemHost implements Host {
+  readonly dispatcher = new Dispatcher();
+  readonly asks: AskTimeouts;
+  shuttingDown = false;
+  deadLetters = 0;
+
+  constructor(
+    readonly clock: Clock,
+    readonly ids: IdGenerator,
+    readonly log: Logger,
+    readonly askTimeoutMs: number,
+    private readonly events: EventStream,
+  ) {
+    this.asks = new AskTimeouts(clock);
+  }
+
+  deadLetter(reason: DeadLetterReason, message: unknown, recipient: string, error?: unknown): void {
+    this.deadLetters++;
+    if (this.events.active) {
+      this.events.publish(
+        error === undefined
+          ? { type: 'DeadLetter', reason, message, recipient }
+          : { type: 'DeadLetter', reason, message, recipient, error },
+      );
+    }
+  }
+
+  publishStarted(cell: ActorInfo): void {
+    if (this.events.active) this.events.publish({ type: 'ActorStarted', path: cell.path, id: cell.id });
+  }
+
+  publishFailed(cell: ActorInfo, error: unknown): void {
+    cell.log.error({ err: error }, 'actor failed');
+    if (this.events.active) this.events.publish({ type: 'ActorFailed', path: cell.path, id: cell.id, error });
+  }
+
+  publishStopped(cell: ActorInfo, reason: ExitReason): void {
+    if (this.events.active)
+      this.events.publish({ type: 'ActorStopped', path: cell.path, id: cell.id, reason });
+  }
+}

@@ -1,0 +1,90 @@
+import type { ExitReason } from '../actor/exit-reason.js';
+
+/** Why a message could not be delivered or processed. */
+export type DeadLetterReason =
+  /** Sent to an actor that is stopped (or stopped before processing it). */
+  | 'stopped'
+  /** The behaviour did not accept it in its current state (an XState event with no transition). */
+  | 'unhandled'
+  /** `tell` to a full mailbox under the `block` policy: a tell cannot wait. */
+  | 'mailboxFull'
+  /** Discarded by the mailbox's overflow policy (`dropNewest`, `dropOldest`, `latest`). */
+  | 'dropped'
+  /** A reply to an `ask` that had already timed out. */
+  | 'lateReply'
+  /** Still queued when its actor was stopped by system shutdown. */
+  | 'shutdown'
+  /** The message whose handler failed. */
+  | 'failed'
+  /** Not a message at all: not an object with a string `type` (from untyped code). */
+  | 'invalid';
+
+/** A message that went nowhere, with why. Nothing is lost silently: each one is published. */
+export interface DeadLetter {
+  readonly type: 'DeadLetter';
+  readonly reason: DeadLetterReason;
+  readonly message: unknown;
+  /** Path of the intended recipient. */
+  readonly recipient: string;
+  /** The failure, for reason `failed`. */
+  readonly error?: unknown;
+}
+
+export interface ActorStarted {
+  readonly type: 'ActorStarted';
+  readonly path: string;
+  readonly id: string;
+}
+
+export interface ActorStopped {
+  readonly type: 'ActorStopped';
+  readonly path: string;
+  readonly id: string;
+  readonly reason: ExitReason;
+}
+
+/** An actor's handler threw or rejected, or its machine errored. Published before it stops. */
+export interface ActorFailed {
+  readonly type: 'ActorFailed';
+  readonly path: string;
+  readonly id: string;
+  readonly error: unknown;
+}
+
+/** Every event the runtime publishes on `system.events`. */
+export type SystemEvent = ActorStarted | ActorStopped | ActorFailed | DeadLetter;
+
+/**
+ * The system's event stream. Listeners run synchronously, in subscription order, when an event
+ * is published; a listener that throws is logged and does not disturb the others. Publishing
+ * costs one length check when nobody listens.
+ */
+export class EventStream {
+  #listeners: ((event: SystemEvent) => void)[] = [];
+
+  constructor(private readonly onListenerError: (error: unknown, event: SystemEvent) => void) {}
+
+  /** Calls `listener` for every event from now on. Returns the function that unsubscribes. */
+  subscribe(listener: (event: SystemEvent) => void): () => void {
+    this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Whether anyone listens (lets publishers skip building events). */
+  get active(): boolean {
+    return this.#listeners.length > 0;
+  }
+
+  /** @internal */
+  publish(event: SystemEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.onListenerError(error, event);
+      }
+    }
+  }
+}

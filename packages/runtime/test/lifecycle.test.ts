@@ -1,0 +1,351 @@
+import {
+  type ActorRef,
+  ActorSystem,
+  type Message,
+  receive,
+  type SystemEvent,
+  type Terminated,
+} from '@troupe/runtime';
+import { settle, TestProbe, VirtualClock } from '@troupe/runtime/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+type Cmd = { type: 'boom' } | { type: 'reject' } | { type: 'ok'; n: number } | { type: 'stopSelf' };
+let system: ActorSystem;
+let clock: VirtualClock;
+let events: SystemEvent[];
+
+beforeEach(() => {
+  clock = new VirtualClock();
+  system = ActorSystem.start({ name: 'lifecycle', clock });
+  events = [];
+  system.events.subscribe((e) => events.push(e));
+});
+
+afterEach(async () => {
+  await system.shutdown();
+});
+
+const idle = receive<null, Message>(null, (s) => s);
+
+function fragile(seen: number[]) {
+  return receive<null, Cmd>(null, async (s, m, ctx) => {
+    if (m.type === 'boom') throw new Error('boom');
+    if (m.type === 'reject') return Promise.reject(new Error('rejected'));
+    if (m.type === 'stopSelf') ctx.stop();
+    if (m.type === 'ok') seen.push(m.n);
+    return s;
+  });
+}
+
+describe('failure', () => {
+  it('a throwing handler fails the actor: ActorFailed, the message as a failed dead letter, then stopped with the error', async () => {
+    const seen: number[] = [];
+    const ref = system.spawn(fragile(seen), { name: 'fragile' });
+    ref.tell({ type: 'ok', n: 1 });
+    ref.tell({ type: 'boom' });
+    ref.tell({ type: 'ok', n: 2 });
+    await settle(system);
+    expect(seen).toEqual([1]);
+    const types = events.map((e) => (e.type === 'DeadLetter' ? `DeadLetter:${e.reason}` : e.type));
+    expect(types).toEqual([
+      'ActorStarted',
+      'DeadLetter:failed',
+      'ActorFailed',
+      'DeadLetter:stopped',
+      'ActorStopped',
+    ]);
+    const failed = events.find((e) => e.type === 'DeadLetter' && e.reason === 'failed') as {
+      error: Error;
+      message: Cmd;
+    };
+    expect(failed.message).toEqual({ type: 'boom' });
+    expect(failed.error.message).toBe('boom');
+    const stopped = events.at(-1) as { reason: { type: string; error: Error } };
+    expect(stopped.reason.type).toBe('error');
+    expect(stopped.reason.error.message).toBe('boom');
+  });
+
+  it('a rejected async handler is a failure too', async () => {
+    const ref = system.spawn(fragile([]));
+    ref.tell({ type: 'reject' });
+    await settle(system);
+    expect(events.some((e) => e.type === 'ActorFailed' && (e.error as Error).message === 'rejected')).toBe(
+      true,
+    );
+  });
+
+  it('a behaviour that throws at start fails at once: spawn returns a ref to a stopped actor', async () => {
+    const ref = system.spawn(
+      receive<null, Message>(null, (s) => s, {
+        onStart: () => {
+          throw new Error('bad start');
+        },
+      }),
+      { name: 'doa' },
+    );
+    ref.tell({ type: 'hello' });
+    expect(events.map((e) => e.type)).toEqual(['ActorStarted', 'ActorFailed', 'ActorStopped', 'DeadLetter']);
+    await expect(ref.ask(() => ({ type: 'q' }))).rejects.toThrow('stopped');
+  });
+});
+
+describe('stop', () => {
+  it('ctx.stop() stops the actor after the current message, reason normal; the rest become stopped dead letters', async () => {
+    const seen: number[] = [];
+    const ref = system.spawn(fragile(seen));
+    ref.tell({ type: 'ok', n: 1 });
+    ref.tell({ type: 'stopSelf' });
+    ref.tell({ type: 'ok', n: 2 });
+    await settle(system);
+    expect(seen).toEqual([1]);
+    expect(
+      events.filter((e) => e.type === 'DeadLetter').map((e) => (e as { message: unknown }).message),
+    ).toEqual([{ type: 'ok', n: 2 }]);
+    expect(events.at(-1)).toMatchObject({ type: 'ActorStopped', reason: { type: 'normal' } });
+  });
+
+  it('a stop request waits for the in-flight async handler', async () => {
+    let release!: () => void;
+    const done: string[] = [];
+    const ref = system.spawn(
+      receive<null, Message>(null, async (s) => {
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        done.push('handled');
+        return s;
+      }),
+    );
+    ref.tell({ type: 'work' });
+    await settle(system);
+    system.stop(ref);
+    await settle(system);
+    expect(events.some((e) => e.type === 'ActorStopped')).toBe(false);
+    release();
+    await settle(system);
+    expect(done).toEqual(['handled']);
+    expect(events.at(-1)).toMatchObject({ type: 'ActorStopped', reason: { type: 'shutdown' } });
+  });
+
+  it('children stop before their parent, in reverse start order', async () => {
+    const parent = system.spawn(
+      receive<null, Message>(null, (s) => s, {
+        onStart: (ctx) => {
+          ctx.spawn(idle, { name: 'first' });
+          ctx.spawn(idle, { name: 'second' });
+          return null;
+        },
+      }),
+      { name: 'parent' },
+    );
+    system.stop(parent);
+    await settle(system);
+    const stopped = events.filter((e) => e.type === 'ActorStopped').map((e) => (e as { path: string }).path);
+    expect(stopped).toEqual(['/user/parent/second', '/user/parent/first', '/user/parent']);
+  });
+
+  it('an actor can stop its children but not strangers (TypeError)', async () => {
+    const stranger = system.spawn(idle, { name: 'stranger' });
+    const errors: unknown[] = [];
+    let child: ActorRef<Message> | undefined;
+    const parent = system.spawn(
+      receive<null, { type: 'stopChild' } | { type: 'stopStranger' }>(
+        null,
+        (s, m, ctx) => {
+          try {
+            ctx.stop(m.type === 'stopChild' ? child : stranger);
+          } catch (error) {
+            errors.push(error);
+          }
+          return s;
+        },
+        {
+          onStart: (ctx) => {
+            child = ctx.spawn(idle, { name: 'kid' });
+            return null;
+          },
+        },
+      ),
+    );
+    parent.tell({ type: 'stopStranger' });
+    parent.tell({ type: 'stopChild' });
+    await settle(system);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TypeError);
+    expect(system.lookup('/user/stranger')).toBe(stranger);
+    expect(child !== undefined && system.lookup(child.path)).toBeUndefined();
+  });
+
+  it('the onStop hook runs once with the exit reason', async () => {
+    const reasons: unknown[] = [];
+    const ref = system.spawn(
+      receive<null, Message>(null, (s) => s, { onStop: (_s, reason) => reasons.push(reason) }),
+    );
+    system.stop(ref);
+    await settle(system);
+    await system.shutdown();
+    expect(reasons).toEqual([{ type: 'shutdown' }]);
+  });
+});
+
+describe('death watch', () => {
+  it('a watcher gets Terminated with the reason when the watched actor stops', async () => {
+    const watched = system.spawn(fragile([]), { name: 'watched' });
+    const probe = new TestProbe<Message>(system);
+    probe.watch(watched);
+    await settle(system);
+    await probe.expectNoMessage();
+    watched.tell({ type: 'boom' });
+    const signal = await probe.expectTerminated(watched);
+    expect(signal.ref).toBe(watched);
+    expect(signal.reason.type).toBe('error');
+  });
+
+  it('watching an actor that is already dead delivers Terminated at once', async () => {
+    const dead = system.spawn(idle);
+    system.stop(dead);
+    await settle(system);
+    const probe = new TestProbe<Message>(system);
+    const signal = await probe.expectTerminated(dead);
+    expect(signal.reason).toEqual({ type: 'shutdown' });
+  });
+
+  it('after unwatch no Terminated is delivered', async () => {
+    const watched = system.spawn(idle);
+    const got: Terminated[] = [];
+    const watcher = system.spawn(
+      receive<null, { type: 'unwatch' }>(
+        null,
+        (s, _m, ctx) => {
+          ctx.unwatch(watched);
+          return s;
+        },
+        {
+          onStart: (ctx) => {
+            ctx.watch(watched);
+            return null;
+          },
+          onTerminated: (s, signal) => {
+            got.push(signal);
+            return s;
+          },
+        },
+      ),
+    );
+    watcher.tell({ type: 'unwatch' });
+    await settle(system);
+    system.stop(watched);
+    await settle(system);
+    expect(got).toEqual([]);
+  });
+
+  it('Terminated without an onTerminated handler is an unhandled dead letter', async () => {
+    const watched = system.spawn(idle);
+    system.spawn(
+      receive<null, Message>(null, (s) => s, {
+        onStart: (ctx) => {
+          ctx.watch(watched);
+          return null;
+        },
+      }),
+      { name: 'careless' },
+    );
+    system.stop(watched);
+    await settle(system);
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'DeadLetter', reason: 'unhandled', recipient: '/user/careless' }),
+    );
+  });
+});
+
+describe('timers (virtual time)', () => {
+  type Tick =
+    | { type: 'tick'; label: string }
+    | { type: 'arm'; key: string; label: string; ms: number; periodic?: boolean }
+    | { type: 'cancel'; key: string };
+
+  function ticker(seen: string[]) {
+    return receive<null, Tick>(null, (s, m, ctx) => {
+      if (m.type === 'tick') seen.push(m.label);
+      else if (m.type === 'cancel') ctx.timers.cancel(m.key);
+      else if (m.periodic) ctx.timers.startPeriodic(m.key, { type: 'tick', label: m.label }, m.ms);
+      else ctx.timers.startSingle(m.key, { type: 'tick', label: m.label }, m.ms);
+      return s;
+    });
+  }
+
+  it('a single timer delivers its message once, at its time', async () => {
+    const seen: string[] = [];
+    const ref = system.spawn(ticker(seen));
+    ref.tell({ type: 'arm', key: 'k', label: 'once', ms: 100 });
+    await settle(system);
+    clock.advance(99);
+    await settle(system);
+    expect(seen).toEqual([]);
+    clock.advance(1);
+    await settle(system);
+    clock.advance(1000);
+    await settle(system);
+    expect(seen).toEqual(['once']);
+  });
+
+  it('a periodic timer fires every interval until cancelled', async () => {
+    const seen: string[] = [];
+    const ref = system.spawn(ticker(seen));
+    ref.tell({ type: 'arm', key: 'p', label: 'p', ms: 10, periodic: true });
+    await settle(system);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(10);
+      await settle(system);
+    }
+    ref.tell({ type: 'cancel', key: 'p' });
+    await settle(system);
+    clock.advance(100);
+    await settle(system);
+    expect(seen).toEqual(['p', 'p', 'p']);
+  });
+
+  it('replacing a key drops the old message even if it already fired and is queued', async () => {
+    const seen: string[] = [];
+    let release!: () => void;
+    const ref = system.spawn(
+      receive<null, Tick | { type: 'block' }>(null, async (s, m, ctx) => {
+        if (m.type === 'block') {
+          await new Promise<void>((r) => {
+            release = r;
+          });
+          ctx.timers.startSingle('k', { type: 'tick', label: 'new' }, 5);
+        } else if (m.type === 'tick') seen.push(m.label);
+        else if (m.type === 'arm') ctx.timers.startSingle(m.key, { type: 'tick', label: m.label }, m.ms);
+        return s;
+      }),
+    );
+    ref.tell({ type: 'arm', key: 'k', label: 'old', ms: 5 });
+    ref.tell({ type: 'block' });
+    await settle(system);
+    clock.advance(5); // 'old' fires while the actor is blocked: it sits in the mailbox
+    release(); // the handler now replaces key 'k'
+    await settle(system);
+    clock.advance(5);
+    await settle(system);
+    expect(seen).toEqual(['new']);
+  });
+
+  it('timers are cancelled when the actor stops', async () => {
+    const seen: string[] = [];
+    const ref = system.spawn(ticker(seen));
+    ref.tell({ type: 'arm', key: 'k', label: 'late', ms: 10 });
+    await settle(system);
+    system.stop(ref);
+    await settle(system);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('negative or NaN delays are a RangeError (a failure of the actor that asked)', async () => {
+    const ref = system.spawn(ticker([]));
+    ref.tell({ type: 'arm', key: 'k', label: 'x', ms: -1 });
+    await settle(system);
+    const failed = events.find((e) => e.type === 'ActorFailed') as { error: Error } | undefined;
+    expect(failed?.error).toBeInstanceOf(RangeError);
+  });
+});
