@@ -38,10 +38,12 @@ describe('mpsc: creation', () => {
     expect(() => mpsc(4, { onDrop: 5 as never })).toThrow(TypeError);
   });
 
-  it('storage grows lazily: an idle channel of capacity 1024 allocates 8 slots', () => {
+  it('storage grows lazily: an idle channel of capacity 1024 allocates no slots, then 8, doubling', () => {
     const queue = new BoundedQueue<number>(1024);
+    expect(queue.allocated).toBe(0);
+    queue.offer(0);
     expect(queue.allocated).toBe(8);
-    for (let i = 0; i < 9; i++) queue.offer(i);
+    for (let i = 1; i < 9; i++) queue.offer(i);
     expect(queue.allocated).toBe(16);
     for (let i = 9; i < 1024; i++) queue.offer(i);
     expect(queue.allocated).toBe(1024);

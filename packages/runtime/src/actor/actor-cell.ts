@@ -64,13 +64,13 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   private pendingSends: Promise<void>[] | null = null;
   private logger: Logger | null = null;
   private cachedPath: string | null = null;
+  private cachedId: string | null = null;
   private nextChildName = 0;
 
   constructor(
     readonly host: Host,
     readonly parentCell: ActorCell<Message> | null,
     readonly name: string,
-    readonly id: string,
     private readonly behavior: Behavior<M>,
     capacity: number,
     overflow: OverflowPolicy | undefined,
@@ -86,6 +86,12 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   }
 
   // ---- identity -------------------------------------------------------------------------
+
+  /** Made on first use: most actors are never asked for their id, and ids cost time and memory. */
+  get id(): string {
+    this.cachedId ??= this.host.ids();
+    return this.cachedId;
+  }
 
   get path(): string {
     if (this.cachedPath === null) {
@@ -153,7 +159,6 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       this.host,
       this as unknown as ActorCell<Message>,
       name,
-      this.host.ids(),
       behavior,
       capacity,
       mailbox.overflow,

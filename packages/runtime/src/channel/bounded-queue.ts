@@ -24,49 +24,41 @@ export interface BoundedQueueOptions<T> {
 
 /**
  * A bounded FIFO with an overflow policy and a drop counter: the one queue that mpsc channels
- * and actor mailboxes are built on. Storage grows lazily (see {@link RingBuffer}).
+ * and actor mailboxes are built on. It is a {@link RingBuffer} (storage grows lazily) whose
+ * `offer` applies the policy; `push` appends without it, for callers that checked `isFull`.
  *
  * @internal Not exported from the package; its contract surfaces through `mpsc` and mailboxes.
  */
-export class BoundedQueue<T> {
+export class BoundedQueue<T> extends RingBuffer<T> {
   readonly capacity: number;
   readonly overflow: OverflowPolicy;
   /** Values discarded by the overflow policy so far. */
   dropped = 0;
-  private readonly ring: RingBuffer<T>;
   private readonly onDrop: ((value: T) => void) | undefined;
   /** The number of values the queue may hold: 1 under `latest`, else `capacity`. */
   private readonly limit: number;
 
   constructor(capacity: number, options: BoundedQueueOptions<T> = {}) {
+    const limit = validateOverflow(options.overflow ?? 'block') === 'latest' ? 1 : validateCapacity(capacity);
+    super(limit);
     this.capacity = validateCapacity(capacity);
-    this.overflow = validateOverflow(options.overflow ?? 'block');
+    this.overflow = options.overflow ?? 'block';
     if (options.onDrop !== undefined && typeof options.onDrop !== 'function') {
       throw new TypeError(`onDrop must be a function; got ${typeof options.onDrop}`);
     }
     this.onDrop = options.onDrop;
-    this.limit = this.overflow === 'latest' ? 1 : this.capacity;
-    this.ring = new RingBuffer<T>(this.limit);
-  }
-
-  get length(): number {
-    return this.ring.length;
+    this.limit = limit;
   }
 
   /** Whether a value offered now would not simply be appended. */
   get isFull(): boolean {
-    return this.ring.length >= this.limit;
-  }
-
-  /** Allocated slots, for memory tests. */
-  get allocated(): number {
-    return this.ring.allocated;
+    return this.length >= this.limit;
   }
 
   /** Appends `value`, applying the overflow policy when full. */
   offer(value: T): Offer {
-    if (this.ring.length < this.limit) {
-      this.ring.push(value);
+    if (this.length < this.limit) {
+      this.push(value);
       return QUEUED;
     }
     switch (this.overflow) {
@@ -77,27 +69,12 @@ export class BoundedQueue<T> {
         return DROPPED;
       default: {
         // dropOldest and latest: evict from the head until there is room (one slot for latest).
-        const evicted = this.ring.shift();
-        this.ring.push(value);
+        const evicted = this.shift();
+        this.push(value);
         this.drop(evicted);
         return QUEUED;
       }
     }
-  }
-
-  /** Appends without applying the policy; the caller has checked `!isFull`. */
-  push(value: T): void {
-    this.ring.push(value);
-  }
-
-  /** Removes the oldest value; the caller has checked `length > 0`. */
-  shift(): T {
-    return this.ring.shift();
-  }
-
-  /** Removes and returns everything queued, oldest first. */
-  drain(): T[] {
-    return this.ring.drain();
   }
 
   private drop(value: T): void {

@@ -44,8 +44,9 @@ export interface QueueConsumer {
 export class QueueChannel<T> {
   senders = 1;
   closed = false;
-  readonly sendWaiters = new WaiterQueue<SendWaiter<T>>();
-  readonly recvWaiters = new WaiterQueue<RecvWaiter<T>>();
+  /** Parked senders and receivers, allocated on first use so idle channels stay small. */
+  private sendWaiters: WaiterQueue<SendWaiter<T>> | null = null;
+  private recvWaiters: WaiterQueue<RecvWaiter<T>> | null = null;
 
   /**
    * @param consumer told after each value is queued (by `trySend`, or when a waiting sender is
@@ -59,7 +60,7 @@ export class QueueChannel<T> {
 
   trySend(value: T): TrySendResult<T> {
     if (this.closed) return { ok: false, reason: 'closed', value };
-    if (this.recvWaiters.length > 0) {
+    if (this.recvWaiters !== null && this.recvWaiters.length > 0) {
       // A waiting receiver means the queue is empty: hand the value over directly.
       const receiver = this.recvWaiters.shift() as RecvWaiter<T>;
       receiver.unwatchAbort();
@@ -82,9 +83,10 @@ export class QueueChannel<T> {
     if (r.ok || r.reason !== 'full') return Promise.resolve(r);
     return new Promise((resolve) => {
       const waiter = new SendWaiter(value, resolve);
-      this.sendWaiters.push(waiter);
+      const waiters = (this.sendWaiters ??= new WaiterQueue());
+      waiters.push(waiter);
       waiter.watchAbort(signal, () => {
-        if (this.sendWaiters.remove(waiter)) resolve({ ok: false, reason: 'aborted', value });
+        if (waiters.remove(waiter)) resolve({ ok: false, reason: 'aborted', value });
       });
     });
   }
@@ -97,7 +99,7 @@ export class QueueChannel<T> {
   /** Takes the oldest value without a result object; the caller has checked `queue.length > 0`. */
   take(): T {
     const value = this.queue.shift();
-    if (this.sendWaiters.length > 0) this.admitWaitingSender();
+    if (this.sendWaiters !== null && this.sendWaiters.length > 0) this.admitWaitingSender();
     return value;
   }
 
@@ -107,9 +109,10 @@ export class QueueChannel<T> {
     if (r.ok || r.reason === 'closed') return Promise.resolve(r);
     return new Promise((resolve) => {
       const waiter = new RecvWaiter<T>(resolve);
-      this.recvWaiters.push(waiter);
+      const waiters = (this.recvWaiters ??= new WaiterQueue());
+      waiters.push(waiter);
       waiter.watchAbort(signal, () => {
-        if (this.recvWaiters.remove(waiter)) resolve(RECV_ABORTED);
+        if (waiters.remove(waiter)) resolve(RECV_ABORTED);
       });
     });
   }
@@ -117,12 +120,14 @@ export class QueueChannel<T> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (let w = this.sendWaiters.shift(); w !== null; w = this.sendWaiters.shift()) {
+    const senders = this.sendWaiters;
+    for (let w = senders?.shift() ?? null; w !== null; w = senders?.shift() ?? null) {
       w.unwatchAbort();
       w.resolve({ ok: false, reason: 'closed', value: w.value });
     }
     // Receivers wait only on an empty queue, so there is nothing left for them.
-    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
+    const receivers = this.recvWaiters;
+    for (let w = receivers?.shift() ?? null; w !== null; w = receivers?.shift() ?? null) {
       w.unwatchAbort();
       w.resolve(RECV_CLOSED);
     }
@@ -130,7 +135,7 @@ export class QueueChannel<T> {
 
   /** A slot was freed: the oldest waiting sender's value takes it. */
   private admitWaitingSender(): void {
-    const waiter = this.sendWaiters.shift();
+    const waiter = (this.sendWaiters as WaiterQueue<SendWaiter<T>>).shift();
     if (waiter === null) return;
     waiter.unwatchAbort();
     this.queue.push(waiter.value);

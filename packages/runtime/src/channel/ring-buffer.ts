@@ -1,7 +1,7 @@
 /**
- * A FIFO ring buffer that grows lazily: storage starts small and doubles (powers of two) up to
- * the smallest power of two that holds `maxLength`. An idle channel of capacity 1024 therefore
- * holds 8 slots, not 1024. Callers enforce `maxLength`; the buffer only guarantees it never
+ * A FIFO ring buffer that grows lazily: no storage until the first push, then 8 slots, doubling
+ * (powers of two) up to the smallest power of two that holds `maxLength`. An idle channel of
+ * capacity 1024 therefore holds no slots, and a lightly used one 8, not 1024. Callers enforce `maxLength`; the buffer only guarantees it never
  * allocates beyond it. Removed slots are cleared so the buffer keeps no value alive.
  *
  * @internal Not exported from the package.
@@ -13,11 +13,10 @@ export class RingBuffer<T> {
   private size = 0;
   private readonly maxSlots: number;
 
-  constructor(maxLength: number, initialSlots = 8) {
+  constructor(maxLength: number) {
     this.maxSlots = nextPowerOfTwo(maxLength);
-    const slots = Math.min(this.maxSlots, nextPowerOfTwo(initialSlots));
-    this.slots = new Array<T | undefined>(slots).fill(undefined);
-    this.mask = slots - 1;
+    this.slots = NO_SLOTS as (T | undefined)[];
+    this.mask = 0;
   }
 
   get length(): number {
@@ -54,7 +53,7 @@ export class RingBuffer<T> {
 
   private grow(): void {
     const old = this.slots;
-    const length = old.length * 2;
+    const length = old.length === 0 ? Math.min(INITIAL_SLOTS, this.maxSlots) : old.length * 2;
     if (length > this.maxSlots) throw new RangeError('RingBuffer grown past its maximum length');
     const slots = new Array<T | undefined>(length).fill(undefined);
     for (let i = 0; i < this.size; i++) slots[i] = old[(this.head + i) & this.mask];
@@ -63,6 +62,10 @@ export class RingBuffer<T> {
     this.head = 0;
   }
 }
+
+/** Shared by every empty buffer: nothing is allocated until the first push. */
+const NO_SLOTS: readonly unknown[] = [];
+const INITIAL_SLOTS = 8;
 
 function nextPowerOfTwo(n: number): number {
   let p = 1;

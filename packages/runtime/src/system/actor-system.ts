@@ -65,7 +65,7 @@ export class ActorSystem {
     );
     this.#host = new SystemHost(this.clock, options.ids ?? nanoIds, this.log, askTimeoutMs, this.events);
     const guardian: Behavior<Message> = receive(null, (state) => state);
-    this.#root = new ActorCell<Message>(this.#host, null, '', this.#host.ids(), guardian, 1, undefined, 1);
+    this.#root = new ActorCell<Message>(this.#host, null, '', guardian, 1, undefined, 1);
     this.#root.start();
     this.#guardian = this.#root.spawnChild(guardian, { name: 'user' });
   }
