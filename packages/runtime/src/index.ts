@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+export type { ActorStats, ActorStatus } from './actor/actor-cell.js';
 export type { ActorContext } from './actor/actor-context.js';
 export type { ActorAddress, ActorRef, AskOptions, Message } from './actor/actor-ref.js';
 export { ask } from './actor/ask.js';

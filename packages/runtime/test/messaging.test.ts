@@ -280,3 +280,41 @@ describe('backpressure through a pipeline (ctx.send)', () => {
     expect(deadLetters.map((d) => [d.reason, d.recipient])).toEqual([['stopped', '/user/target']]);
   });
 });
+
+describe('counters', () => {
+  it('received, processed, failed, unhandled, dropped and mailbox depth add up', async () => {
+    let release!: () => void;
+    const ref = system.spawn(
+      receive<null, Num>(null, async (s, m) => {
+        if (m.n === 0) {
+          await new Promise<void>((r) => {
+            release = r;
+          });
+        }
+        if (m.n === 3) throw new Error('three');
+        return s;
+      }),
+      { name: 'counted', mailbox: { capacity: 3 } },
+    );
+    ref.tell({ type: 'n', n: 0 });
+    await settle(system);
+    for (const n of [1, 2, 3, 4]) ref.tell({ type: 'n', n }); // 4 does not fit: mailboxFull
+    expect(system.inspect(ref)).toMatchObject({
+      path: '/user/counted',
+      status: 'running',
+      received: 4,
+      processed: 0,
+      dropped: 1,
+      mailboxDepth: 3,
+    });
+    release();
+    await settle(system);
+    expect(system.inspect(ref)).toMatchObject({
+      status: 'stopped',
+      received: 4,
+      processed: 3,
+      failed: 1,
+      mailboxDepth: 0,
+    });
+  });
+});

@@ -20,8 +20,27 @@ import {
 } from './spawn-options.js';
 import { TimerMessage, TimerScheduler, type Timers } from './timers.js';
 
-/** @internal Lifecycle of a cell. */
-export type Status = 'running' | 'stopping' | 'stopped';
+/** Lifecycle of an actor. */
+export type ActorStatus = 'running' | 'stopping' | 'stopped';
+
+/**
+ * An actor's counters at one moment. Every message that entered the mailbox (`received`) is
+ * eventually `processed`, `failed`, `unhandled`, evicted by the policy (in `dropped`), still
+ * queued (`mailboxDepth`), or a dead letter when the actor stopped. `dropped` also counts
+ * messages refused at the door (`mailboxFull` tells, `dropNewest`), which were never received.
+ */
+export interface ActorStats {
+  readonly path: string;
+  readonly id: string;
+  readonly status: ActorStatus;
+  readonly received: number;
+  readonly processed: number;
+  readonly failed: number;
+  readonly unhandled: number;
+  readonly dropped: number;
+  readonly mailboxDepth: number;
+  readonly restarts: number;
+}
 
 /** A system-lane message: handled before any user message. */
 type SystemMessage =
@@ -42,7 +61,7 @@ type Entry<M extends Message> = M | TimerMessage<M>;
 export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle, Runnable, QueueConsumer {
   readonly self: ActorRef<M>;
   readonly mailbox: QueueChannel<Entry<M>>;
-  status: Status = 'running';
+  status: ActorStatus = 'running';
   scheduled = false;
   /** Waiting for an async handler or for pending `ctx.send`s: takes no message meanwhile. */
   busy = false;
@@ -121,6 +140,22 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   child(name: string): ActorCell<Message> | undefined {
     return this.childCells?.get(name);
+  }
+
+  /** A snapshot of this actor's counters. */
+  stats(): ActorStats {
+    return {
+      path: this.path,
+      id: this.id,
+      status: this.status,
+      received: this.received,
+      processed: this.processed,
+      failed: this.failed,
+      unhandled: this.unhandled,
+      dropped: this.dropped,
+      mailboxDepth: this.mailbox.queue.length,
+      restarts: this.restarts,
+    };
   }
 
   // ---- lifecycle --------------------------------------------------------------------------

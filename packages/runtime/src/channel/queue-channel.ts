@@ -83,7 +83,8 @@ export class QueueChannel<T> {
     if (r.ok || r.reason !== 'full') return Promise.resolve(r);
     return new Promise((resolve) => {
       const waiter = new SendWaiter(value, resolve);
-      const waiters = (this.sendWaiters ??= new WaiterQueue());
+      this.sendWaiters ??= new WaiterQueue();
+      const waiters = this.sendWaiters;
       waiters.push(waiter);
       waiter.watchAbort(signal, () => {
         if (waiters.remove(waiter)) resolve({ ok: false, reason: 'aborted', value });
@@ -109,7 +110,8 @@ export class QueueChannel<T> {
     if (r.ok || r.reason === 'closed') return Promise.resolve(r);
     return new Promise((resolve) => {
       const waiter = new RecvWaiter<T>(resolve);
-      const waiters = (this.recvWaiters ??= new WaiterQueue());
+      this.recvWaiters ??= new WaiterQueue();
+      const waiters = this.recvWaiters;
       waiters.push(waiter);
       waiter.watchAbort(signal, () => {
         if (waiters.remove(waiter)) resolve(RECV_ABORTED);

@@ -1,4 +1,4 @@
-import { ActorCell } from '../actor/actor-cell.js';
+import { ActorCell, type ActorStats } from '../actor/actor-cell.js';
 import type { ActorAddress, ActorRef, Message } from '../actor/actor-ref.js';
 import { AskTimeouts } from '../actor/ask-timeouts.js';
 import { type Behavior, receive } from '../actor/behavior.js';
@@ -101,6 +101,11 @@ export class ActorSystem {
       if (cell === undefined) return undefined;
     }
     return cell === this.#root ? undefined : cell.self;
+  }
+
+  /** The counters of the actor behind `ref` (also after it stopped), or undefined for a foreign ref. */
+  inspect(ref: ActorAddress): ActorStats | undefined {
+    return LocalRef.cellOf(ref)?.stats();
   }
 
   /** Dead letters published since start. */
