@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-export type { ActorStats, ActorStatus } from './actor/actor-cell.js';
+export type { ActorStats, ActorStatus, ActorTreeNode } from './actor/actor-cell.js';
 export type { ActorContext } from './actor/actor-context.js';
 export type { ActorAddress, ActorRef, AskOptions, Message } from './actor/actor-ref.js';
 export { ask } from './actor/ask.js';
@@ -47,14 +47,29 @@ export {
 } from './channel/watch.js';
 export type { IdGenerator } from './ids.js';
 export type { Logger } from './logger.js';
-export { ActorSystem, type ActorSystemOptions } from './system/actor-system.js';
+export type { Backoff } from './supervisor/backoff.js';
+export { type ChildSpec, type RestartType, validateChildSpec } from './supervisor/child-spec.js';
+export type { Intensity } from './supervisor/restart-window.js';
+export type { Strategy } from './supervisor/strategy.js';
+export {
+  type ChildInfo,
+  RestartIntensityError,
+  Supervisor,
+  type SupervisorMessage,
+  type SupervisorOptions,
+  type SupervisorReply,
+  supervisor,
+} from './supervisor/supervisor.js';
+export { ActorSystem, type ActorSystemOptions, type ShutdownOptions } from './system/actor-system.js';
 export type {
   ActorFailed,
+  ActorRestarted,
   ActorStarted,
   ActorStopped,
   DeadLetter,
   DeadLetterReason,
   EventStream,
+  SupervisorEscalated,
   SystemEvent,
 } from './system/events.js';
 export { type Clock, systemClock } from './time/clock.js';

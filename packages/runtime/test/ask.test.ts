@@ -135,11 +135,12 @@ describe('ask', () => {
 
   it('a request refused by a dropNewest mailbox rejects with MessageDroppedError', async () => {
     let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     const ref = system.spawn(
       receive<null, Ping>(null, async (s) => {
-        await new Promise<void>((r) => {
-          release = r;
-        });
+        await gate;
         return s;
       }),
       { mailbox: { capacity: 1, overflow: 'dropNewest' } },

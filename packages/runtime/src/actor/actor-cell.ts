@@ -14,14 +14,23 @@ import type { Host } from './host.js';
 import { LocalRef } from './local-ref.js';
 import {
   DEFAULT_MAILBOX_CAPACITY,
+  DEFAULT_SHUTDOWN_MS,
   DEFAULT_THROUGHPUT,
   type SpawnOptions,
+  validateDuration,
   validateName,
 } from './spawn-options.js';
 import { TimerMessage, TimerScheduler, type Timers } from './timers.js';
 
 /** Lifecycle of an actor. */
-export type ActorStatus = 'running' | 'stopping' | 'stopped';
+/**
+ * - `running`: handling messages.
+ * - `suspended`: exited (failed, or stopped itself) and waiting for its supervisor's decision or
+ *   a restart backoff; messages keep queuing in its mailbox.
+ * - `stopping`: draining its mailbox before it stops (graceful shutdown); new messages are refused.
+ * - `stopped`: for good. Its ref stays valid: messages to it are dead letters.
+ */
+export type ActorStatus = 'running' | 'suspended' | 'stopping' | 'stopped';
 
 /**
  * An actor's counters at one moment. Every message that entered the mailbox (`received`) is
@@ -42,10 +51,23 @@ export interface ActorStats {
   readonly restarts: number;
 }
 
+/** A node of `system.tree()`: an actor's counters, its kind and its children. */
+export interface ActorTreeNode extends ActorStats {
+  readonly name: string;
+  readonly kind: 'worker' | 'supervisor';
+  readonly children: readonly ActorTreeNode[];
+}
+
 /** A system-lane message: handled before any user message. */
 type SystemMessage =
-  | { readonly kind: 'stop'; readonly reason: ExitReason }
-  | { readonly kind: 'terminated'; readonly signal: Terminated };
+  /**
+   * `exit`: the actor stops itself, or is stopped by someone other than its parent — an exit its
+   * supervisor answers (a permanent child comes back, as in OTP). Otherwise (its parent asked,
+   * or shutdown) it stops for good.
+   */
+  | { readonly kind: 'stop'; readonly reason: ExitReason; readonly exit: boolean }
+  | { readonly kind: 'terminated'; readonly signal: Terminated }
+  | { readonly kind: 'childExited'; readonly child: ActorCell<Message>; readonly reason: ExitReason };
 
 /** The mailbox entries: user messages, and timer envelopes checked for staleness on dequeue. */
 type Entry<M extends Message> = M | TimerMessage<M>;
@@ -90,10 +112,12 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     readonly host: Host,
     readonly parentCell: ActorCell<Message> | null,
     readonly name: string,
-    private readonly behavior: Behavior<M>,
+    private behavior: Behavior<M>,
     capacity: number,
     overflow: OverflowPolicy | undefined,
     private readonly throughput: number,
+    /** How long a graceful stop waits for the mailbox to drain before stopping hard. */
+    readonly shutdownMs: number,
   ) {
     this.self = new LocalRef<M>(this);
     const onDrop =
@@ -162,14 +186,19 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   /** Starts the first incarnation; a throw is a failure at start. */
   start(): void {
-    try {
-      this.instance = this.behavior.start(this, this);
-    } catch (error) {
-      this.host.publishStarted(this);
-      this.fail(error, undefined);
-      return;
-    }
     this.host.publishStarted(this);
+    this.startIncarnation();
+  }
+
+  /** Starts a new incarnation; a throw (from the behaviour or its afterStart) is a failure. */
+  private startIncarnation(): void {
+    try {
+      const instance = this.behavior.start(this, this);
+      this.instance = instance;
+      instance.afterStart?.();
+    } catch (error) {
+      this.fail(error, undefined);
+    }
   }
 
   spawn<C extends Message>(behavior: Behavior<C>, options: SpawnOptions = {}): ActorRef<C> {
@@ -190,6 +219,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     const mailbox = options.mailbox ?? {};
     const capacity = validateCapacity(mailbox.capacity ?? DEFAULT_MAILBOX_CAPACITY, 'mailbox.capacity');
     const throughput = validateCapacity(options.throughput ?? DEFAULT_THROUGHPUT, 'throughput');
+    const shutdownMs = validateDuration(options.shutdownMs ?? DEFAULT_SHUTDOWN_MS, 'shutdownMs');
     const cell = new ActorCell<C>(
       this.host,
       this as unknown as ActorCell<Message>,
@@ -198,6 +228,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       capacity,
       mailbox.overflow,
       throughput,
+      shutdownMs,
     );
     this.childCells ??= new Map();
     this.childCells.set(name, cell as unknown as ActorCell<Message>);
@@ -207,20 +238,26 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   stop(ref?: ActorAddress): void {
     if (ref === undefined || ref === this.self) {
-      this.requestStop(NORMAL);
+      if (this.status === 'running') this.enqueueSystem({ kind: 'stop', reason: NORMAL, exit: true });
       return;
     }
     const target = LocalRef.cellOf(ref);
     if (target === undefined || target.parentCell !== (this as unknown as ActorCell<Message>)) {
       throw new TypeError(`${this.path} can only stop itself or its children; ${ref.path} is neither`);
     }
-    target.requestStop(SHUTDOWN);
+    target.requestStop(SHUTDOWN, true);
   }
 
-  /** Asks this actor to stop after its current message (system lane). */
-  requestStop(reason: ExitReason): void {
-    if (this.status !== 'running') return;
-    this.enqueueSystem({ kind: 'stop', reason });
+  /**
+   * Asks this actor to stop after its current message (system lane). From its parent it stops
+   * for good; from anyone else it is an exit its supervisor (if any) answers.
+   */
+  requestStop(reason: ExitReason, fromParent: boolean): void {
+    if (this.status === 'stopped') return;
+    if (this.status === 'suspended' && fromParent) this.terminate(reason);
+    else if (this.status !== 'suspended') {
+      this.enqueueSystem({ kind: 'stop', reason, exit: !fromParent && this.parentCell?.supervises === true });
+    }
   }
 
   watch(ref: ActorAddress): void {
@@ -297,19 +334,23 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   // ---- processing -------------------------------------------------------------------------
 
   run(): number {
-    if (this.busy || this.status === 'stopped') return 0;
+    if (this.busy || this.status === 'stopped' || this.status === 'suspended') return 0;
     const limit = this.throughput;
     const queue = this.mailbox.queue;
     let n = 0;
     for (;;) {
       if (this.systemLane !== null && this.systemLane.length > 0) {
         this.runSystemLane();
-        if (this.busy || this.status !== 'running') return n;
+        if (this.busy || !this.active) return n;
       }
       if (n >= limit || queue.length === 0) break;
       n++;
       this.invoke(this.mailbox.take());
-      if (this.busy || this.status !== 'running') return n;
+      if (this.busy || !this.active) return n;
+    }
+    if (this.status === 'stopping' && queue.length === 0) {
+      this.drained?.();
+      return n;
     }
     if (queue.length > 0 && !this.scheduled) this.host.dispatcher.schedule(this);
     return n;
@@ -369,9 +410,18 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     });
   }
 
+  /** Whether it takes messages: running, or draining before a graceful stop. */
+  private get active(): boolean {
+    return this.status === 'running' || this.status === 'stopping';
+  }
+
   private resume(): void {
     this.busy = false;
-    if (this.status === 'stopped' || this.scheduled) return;
+    if (!this.active || this.scheduled) return;
+    if (this.status === 'stopping') {
+      this.host.dispatcher.schedule(this); // finish draining, or notice the mailbox is empty
+      return;
+    }
     if (this.mailbox.queue.length > 0 || (this.systemLane !== null && this.systemLane.length > 0)) {
       this.host.dispatcher.schedule(this);
     }
@@ -379,11 +429,16 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   private runSystemLane(): void {
     const lane = this.systemLane as SystemMessage[];
-    while (lane.length > 0 && !this.busy && this.status === 'running') {
+    while (lane.length > 0 && !this.busy && this.active) {
       const message = lane.shift() as SystemMessage;
       if (message.kind === 'stop') {
-        this.terminate(message.reason);
+        if (message.exit) this.exit(message.reason);
+        else this.terminate(message.reason);
         return;
+      }
+      if (message.kind === 'childExited') {
+        this.superviseChild(message.child, message.reason);
+        continue;
       }
       const watched = LocalRef.cellOf(message.signal.ref);
       if (watched === undefined || !this.watching?.delete(watched)) continue; // unwatched meanwhile
@@ -414,11 +469,125 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
    * (`failed`) carrying the error; the parent decides what happens next (for now: stop).
    */
   fail(error: unknown, message: unknown): void {
-    if (this.status !== 'running') return;
+    if (!this.active) return;
     this.failed++;
     if (message !== undefined) this.deadLetter('failed', message, error);
     this.host.publishFailed(this, error);
-    this.terminate({ type: 'error', error });
+    this.exit({ type: 'error', error });
+  }
+
+  /**
+   * This incarnation is over (it failed, or stopped itself). Under a supervisor the actor is
+   * suspended — mailbox kept, nothing processed — until the supervisor restarts or stops it;
+   * otherwise it stops. While draining for a graceful stop, it just stops.
+   */
+  exit(reason: ExitReason): void {
+    const parent = this.parentCell;
+    if (this.status !== 'running' || parent === null || !parent.supervises) {
+      this.terminate(reason);
+      return;
+    }
+    this.status = 'suspended';
+    this.busy = false;
+    parent.enqueueSystem({ kind: 'childExited', child: this as unknown as ActorCell<Message>, reason });
+  }
+
+  /** Whether this actor's behaviour supervises its children (answers their exits). */
+  get supervises(): boolean {
+    return this.instance?.supervise !== undefined && this.status === 'running';
+  }
+
+  private superviseChild(child: ActorCell<Message>, reason: ExitReason): void {
+    if (child.status !== 'suspended') return; // stopped meanwhile
+    const instance = this.instance as BehaviorInstance<M>;
+    if (instance.supervise === undefined) child.terminate(reason);
+    else instance.supervise(child, reason);
+  }
+
+  /**
+   * Restart in place: the same ref and mailbox (queued messages are kept and processed next),
+   * a fresh incarnation. The old incarnation's children are stopped, its timers cancelled and
+   * its stop hook told it is restarting; then the behaviour starts again from scratch.
+   */
+  restart(reason: ExitReason, behavior?: Behavior<M>): void {
+    if (this.status === 'stopped' || this.status === 'stopping') return;
+    this.stopIncarnation(reason, true);
+    if (behavior !== undefined) this.behavior = behavior;
+    this.restarts++;
+    this.status = 'running';
+    this.host.publishRestarted(this, reason);
+    this.startIncarnation();
+    if (this.status !== 'running') return;
+    if (this.mailbox.queue.length > 0 || (this.systemLane !== null && this.systemLane.length > 0)) {
+      if (!this.scheduled) this.host.dispatcher.schedule(this);
+    }
+  }
+
+  /** Ends the incarnation but keeps ref and mailbox, until `restart` (a sibling is restarting). */
+  suspend(reason: ExitReason): void {
+    if (this.status === 'stopped' || this.status === 'stopping') return;
+    this.stopIncarnation(reason, true);
+    this.status = 'suspended';
+  }
+
+  /** Lifecycle: a supervisor gave up (restart intensity exceeded). */
+  escalate(error: unknown): void {
+    this.host.publishEscalated(this, error);
+    this.fail(error, undefined);
+  }
+
+  /** Children (reverse start order), timers, pending sends and the incarnation's stop hook. */
+  private stopIncarnation(reason: ExitReason, restarting: boolean): void {
+    const children = this.children;
+    for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
+    this.timerScheduler?.cancelAll();
+    this.pendingSends = null;
+    this.busy = false;
+    const instance = this.instance;
+    this.instance = null;
+    if (instance === null) return;
+    try {
+      instance.stop(reason, restarting);
+    } catch (error) {
+      this.log.error({ err: error }, restarting ? 'restart hook threw' : 'stop hook threw');
+    }
+  }
+
+  private drained: (() => void) | null = null;
+  private terminating = false;
+  private drainTimer: unknown = undefined;
+  private stopWaiters: (() => void)[] | null = null;
+
+  /**
+   * Graceful stop (OTP shutdown): refuse new messages, stop children gracefully in reverse
+   * start order, then handle what is queued; stop once the mailbox is empty, or hard after
+   * `timeoutMs` (what is still queued becomes dead letters). Resolves once stopped, however
+   * that happens.
+   */
+  stopGracefully(reason: ExitReason, timeoutMs = this.shutdownMs): Promise<void> {
+    if (this.status === 'stopped') return Promise.resolve();
+    const stopped = new Promise<void>((resolve) => {
+      this.stopWaiters ??= [];
+      this.stopWaiters.push(resolve);
+    });
+    if (this.status === 'stopping') return stopped; // already draining or stopping
+    if (this.status === 'suspended') {
+      this.terminate(reason);
+      return stopped;
+    }
+    this.status = 'stopping';
+    this.mailbox.close(); // refuse new messages; queued ones stay receivable
+    this.drainTimer = this.host.clock.setTimeout(() => this.terminate(reason), timeoutMs);
+    const children = this.children;
+    (async () => {
+      for (let i = children.length - 1; i >= 0; i--) {
+        await (children[i] as ActorCell<Message>).stopGracefully(SHUTDOWN);
+      }
+      if (this.terminating || this.status !== 'stopping') return;
+      this.drained = () => this.terminate(reason);
+      if (!this.busy && !this.scheduled) this.host.dispatcher.schedule(this);
+    })();
+    return stopped;
   }
 
   /**
@@ -427,11 +596,11 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
    * get `Terminated` and the parent forgets this child.
    */
   terminate(reason: ExitReason): void {
-    if (this.status === 'stopped' || this.status === 'stopping') return;
+    if (this.status === 'stopped' || this.terminating) return;
+    this.terminating = true;
     this.status = 'stopping';
-    const children = this.children;
-    for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
-    this.timerScheduler?.cancelAll();
+    this.drained = null;
+    this.stopIncarnation(reason, false);
     this.mailbox.close();
     const leftover: DeadLetterReason = this.host.shuttingDown ? 'shutdown' : 'stopped';
     while (this.mailbox.queue.length > 0) {
@@ -440,15 +609,6 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       this.deadLetter(leftover, entry);
     }
     this.systemLane = null;
-    const instance = this.instance;
-    this.instance = null;
-    if (instance !== null) {
-      try {
-        instance.stop(reason);
-      } catch (error) {
-        this.log.error({ err: error }, 'stop hook threw');
-      }
-    }
     this.status = 'stopped';
     this.exitReason = reason;
     this.busy = false;
@@ -461,6 +621,20 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       for (const target of this.watching) target.watchers?.delete(this as unknown as ActorCell<Message>);
     this.watching = null;
     this.host.publishStopped(this, reason);
+    if (this.drainTimer !== undefined) this.host.clock.clearTimeout(this.drainTimer);
+    const waiters = this.stopWaiters;
+    this.stopWaiters = null;
+    if (waiters !== null) for (const resolve of waiters) resolve();
+  }
+
+  /** A serializable snapshot of this actor and its subtree. */
+  tree(): ActorTreeNode {
+    return {
+      ...this.stats(),
+      name: this.name,
+      kind: this.instance?.supervise !== undefined ? 'supervisor' : 'worker',
+      children: this.children.map((child) => child.tree()),
+    };
   }
 }
 

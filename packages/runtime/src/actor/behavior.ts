@@ -1,6 +1,6 @@
 import type { Clock } from '../time/clock.js';
 import type { ActorContext } from './actor-context.js';
-import type { ActorAddress, Message } from './actor-ref.js';
+import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
 
 /** Delivered (through the system lane, before user messages) when a watched actor stops. */
@@ -21,8 +21,30 @@ export const UNHANDLED: unique symbol = Symbol('unhandled');
 export interface BehaviorInstance<M extends Message> {
   handle(message: M): undefined | typeof UNHANDLED | Promise<unknown>;
   terminated(signal: Terminated): undefined | typeof UNHANDLED | Promise<unknown>;
-  /** Runs once when this incarnation ends (post-stop, or before a restart). Must not throw. */
-  stop(reason: ExitReason): void;
+  /**
+   * Runs once when this incarnation ends: before a restart (`restarting`), or when the actor
+   * stops for good. Errors are logged by the runtime.
+   */
+  stop(reason: ExitReason, restarting: boolean): void;
+  /** Present on supervisors: decides what happens to a child that exited (failed or stopped itself). */
+  supervise?(child: SupervisedChild, reason: ExitReason): void;
+  /** Called once the incarnation is installed (a supervisor starts its children here). */
+  afterStart?(): void;
+}
+
+/** @internal A child as its supervisor sees it. */
+export interface SupervisedChild {
+  readonly name: string;
+  readonly status: 'running' | 'suspended' | 'stopping' | 'stopped';
+  readonly self: ActorRef<Message>;
+  /** Ends the current incarnation (hooks, timers, children) but keeps ref and mailbox. */
+  suspend(reason: ExitReason): void;
+  /** Restarts in place (same ref and mailbox), optionally with a fresh behaviour. */
+  restart(reason: ExitReason, behavior?: Behavior<Message>): void;
+  /** Stops now; what is queued becomes dead letters. */
+  terminate(reason: ExitReason): void;
+  /** Drains then stops, hard after `timeoutMs` (default: its own shutdownMs). */
+  stopGracefully(reason: ExitReason, timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -32,6 +54,8 @@ export interface Lifecycle {
   readonly clock: Clock;
   /** The behaviour failed outside a handler (e.g. a machine's invoked promise rejected). */
   failAsync(error: unknown): void;
+  /** A supervisor gives up: publishes `SupervisorEscalated`, then fails with `error`. */
+  escalate(error: unknown): void;
 }
 
 /**
@@ -52,8 +76,13 @@ export interface ReceiveOptions<S, M extends Message> {
   readonly onStart?: (ctx: ActorContext<M>) => S;
   /** Handles `Terminated` for actors this one watches. Without it, `Terminated` is a dead letter (`unhandled`). */
   readonly onTerminated?: (state: S, signal: Terminated, ctx: ActorContext<M>) => S | Promise<S>;
-  /** Runs once when the actor stops (post-stop). Errors are logged, not rethrown. */
+  /** Runs once when the actor stops for good (post-stop). Errors are logged, not rethrown. */
   readonly onStop?: (state: S, reason: ExitReason, ctx: ActorContext<M>) => void;
+  /**
+   * Runs on the old state just before a supervisor restarts the actor (pre-restart); the new
+   * incarnation then starts from `initial` / `onStart`. Errors are logged, not rethrown.
+   */
+  readonly onRestart?: (state: S, reason: ExitReason, ctx: ActorContext<M>) => void;
 }
 
 /**
@@ -109,8 +138,9 @@ class ReceiveInstance<S, M extends Message> implements BehaviorInstance<M> {
     return undefined;
   }
 
-  stop(reason: ExitReason): void {
-    this.options.onStop?.(this.state, reason, this.ctx);
+  stop(reason: ExitReason, restarting: boolean): void {
+    if (restarting) this.options.onRestart?.(this.state, reason, this.ctx);
+    else this.options.onStop?.(this.state, reason, this.ctx);
   }
 
   private set(state: S): void {

@@ -24,6 +24,8 @@ export interface Host {
   publishStarted(actor: ActorInfo): void;
   publishFailed(actor: ActorInfo, error: unknown): void;
   publishStopped(actor: ActorInfo, reason: ExitReason): void;
+  publishRestarted(actor: ActorInfo & { readonly restarts: number }, reason: ExitReason): void;
+  publishEscalated(actor: ActorInfo, error: unknown): void;
 }
 
 /** What the host reports about an actor. */

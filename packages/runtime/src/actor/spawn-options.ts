@@ -18,12 +18,27 @@ export interface SpawnOptions {
   readonly mailbox?: MailboxOptions;
   /** Most messages handled per turn before yielding to other actors; integer ≥ 1, default 64. */
   readonly throughput?: number;
+  /**
+   * On a graceful stop (system shutdown, its supervisor stopping), how long the actor may take
+   * to drain its mailbox before it is stopped hard; ms ≥ 0, default 5000.
+   */
+  readonly shutdownMs?: number;
 }
 
 /** @internal */
 export const DEFAULT_MAILBOX_CAPACITY = 1024;
 /** @internal */
 export const DEFAULT_THROUGHPUT = 64;
+/** @internal */
+export const DEFAULT_SHUTDOWN_MS = 5000;
+
+/** @internal Throws `RangeError` naming `what` unless `ms` is a finite number ≥ 0. */
+export function validateDuration(ms: unknown, what: string): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+    throw new RangeError(`${what} must be a finite number >= 0; got ${String(ms)}`);
+  }
+  return ms;
+}
 
 const NAME = /^[A-Za-z0-9\-_.~:@]+$/;
 

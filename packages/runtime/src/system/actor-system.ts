@@ -1,4 +1,4 @@
-import { ActorCell, type ActorStats } from '../actor/actor-cell.js';
+import { ActorCell, type ActorStats, type ActorTreeNode } from '../actor/actor-cell.js';
 import type { ActorAddress, ActorRef, Message } from '../actor/actor-ref.js';
 import { AskTimeouts } from '../actor/ask-timeouts.js';
 import { type Behavior, receive } from '../actor/behavior.js';
@@ -24,6 +24,22 @@ export interface ActorSystemOptions {
   readonly ids?: IdGenerator;
   /** Default `ask` timeout in ms (default 5000). */
   readonly askTimeoutMs?: number;
+  /**
+   * What the root does when a top-level actor fails for good (a top-level supervisor that
+   * exceeded its restart intensity, or a plain actor whose handler threw): `'report'` (default)
+   * logs it and publishes the events, and the rest of the system stays up; `'shutdown'` also
+   * shuts the whole system down (gracefully), so a host process can exit.
+   */
+  readonly onEscalation?: 'report' | 'shutdown';
+}
+
+/** Options of {@link ActorSystem.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * Upper bound for the whole graceful shutdown, in ms (default 10000). Each actor drains
+   * within its own `shutdownMs`; whatever is still running when this expires is stopped hard.
+   */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -63,9 +79,21 @@ export class ActorSystem {
     this.events = new EventStream((err, event) =>
       this.log.error({ err, event: event.type }, 'event listener threw'),
     );
+    const onEscalation = options.onEscalation ?? 'report';
+    if (onEscalation !== 'report' && onEscalation !== 'shutdown') {
+      throw new TypeError(`onEscalation must be 'report' or 'shutdown'; got ${String(onEscalation)}`);
+    }
     this.#host = new SystemHost(this.clock, options.ids ?? nanoIds, this.log, askTimeoutMs, this.events);
+    if (onEscalation === 'shutdown') {
+      this.events.subscribe((event) => {
+        if (event.type === 'ActorStopped' && event.reason.type === 'error' && isTopLevel(event.path)) {
+          this.log.error({ actor: event.path }, 'top-level actor failed: shutting the system down');
+          void this.shutdown();
+        }
+      });
+    }
     const guardian: Behavior<Message> = receive(null, (state) => state);
-    this.#root = new ActorCell<Message>(this.#host, null, '', guardian, 1, undefined, 1);
+    this.#root = new ActorCell<Message>(this.#host, null, '', guardian, 1, undefined, 1, 0);
     this.#root.start();
     this.#guardian = this.#root.spawnChild(guardian, { name: 'user' });
   }
@@ -86,9 +114,14 @@ export class ActorSystem {
     return this.#guardian.spawnChild(behavior, options ?? {}).self;
   }
 
-  /** Stops an actor after its current message (reason `shutdown`). Unknown or stopped refs are ignored. */
+  /**
+   * Stops an actor after its current message (reason `shutdown`); what is still queued becomes
+   * dead letters. Under a supervisor this is an exit like any other: a `permanent` child is
+   * restarted (as in OTP); use `Supervisor.stopChild` to stop a supervised child for good.
+   * Unknown or stopped refs are ignored.
+   */
   stop(ref: ActorAddress): void {
-    LocalRef.cellOf(ref)?.requestStop(SHUTDOWN);
+    LocalRef.cellOf(ref)?.requestStop(SHUTDOWN, false);
   }
 
   /** The live actor at `path` (e.g. `/user/pipeline/decoder`), if any. */
@@ -114,17 +147,61 @@ export class ActorSystem {
   }
 
   /**
-   * Stops every actor (children before parents, reverse start order among siblings); messages
-   * still queued become dead letters with reason `shutdown`. Idempotent: every call returns the
-   * same promise.
+   * A serializable snapshot of the actor tree under `/user`: for each actor its path, kind
+   * (`worker` or `supervisor`), status, restarts, mailbox depth, counters and children.
    */
-  shutdown(): Promise<void> {
+  tree(): ActorTreeNode {
+    return this.#guardian.tree();
+  }
+
+  /**
+   * Graceful shutdown: stops every actor, children before parents and siblings in reverse start
+   * order; each refuses new messages and drains its mailbox within its `shutdownMs` before it is
+   * stopped hard, so what is still queued then becomes a dead letter (`shutdown`). Producers
+   * waiting on full mailboxes are released with `ActorStoppedError`. Resolves once everything
+   * has stopped, within `timeoutMs`. Idempotent: every call returns the same promise.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.#shutdown === null) {
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+        return Promise.reject(
+          new RangeError(`timeoutMs must be a finite number >= 0; got ${String(timeoutMs)}`),
+        );
+      }
       this.#host.shuttingDown = true;
-      this.#root.terminate(SHUTDOWN);
-      this.#shutdown = Promise.resolve();
+      this.log.info({ timeoutMs }, 'actor system shutting down');
+      const root = this.#root;
+      const hardStop = this.clock.setTimeout(() => root.terminate(SHUTDOWN), timeoutMs);
+      this.#shutdown = this.#guardian.stopGracefully(SHUTDOWN, timeoutMs).then(() => {
+        this.clock.clearTimeout(hardStop);
+        root.terminate(SHUTDOWN);
+        this.log.info({ deadLetters: this.#host.deadLetters }, 'actor system stopped');
+      });
     }
     return this.#shutdown;
+  }
+
+  /**
+   * Wires SIGINT and SIGTERM (or `signals`) to a graceful {@link ActorSystem.shutdown}, then
+   * exits the process with code 0 (unless `exit: false`). A second signal while shutting down
+   * exits at once with code 1. Returns a function that removes the handlers.
+   */
+  shutdownOnSignals(
+    options: ShutdownOptions & { readonly signals?: readonly NodeJS.Signals[]; readonly exit?: boolean } = {},
+  ): () => void {
+    const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+    const handler = (signal: NodeJS.Signals) => {
+      if (this.#shutdown !== null && options.exit !== false) process.exit(1);
+      this.log.info({ signal }, 'signal received');
+      void this.shutdown(options).then(() => {
+        if (options.exit !== false) process.exit(0);
+      });
+    };
+    for (const signal of signals) process.on(signal, handler);
+    return () => {
+      for (const signal of signals) process.off(signal, handler);
+    };
   }
 
   /** @internal Whether the dispatcher has nothing ready to run (for the test kit). */
@@ -169,8 +246,33 @@ class SystemHost implements Host {
     if (this.events.active) this.events.publish({ type: 'ActorFailed', path: cell.path, id: cell.id, error });
   }
 
+  publishRestarted(cell: ActorInfo & { readonly restarts: number }, reason: ExitReason): void {
+    const err = reason.type === 'error' ? reason.error : undefined;
+    cell.log.warn({ err, restarts: cell.restarts }, 'actor restarted');
+    if (this.events.active) {
+      this.events.publish({
+        type: 'ActorRestarted',
+        path: cell.path,
+        id: cell.id,
+        restarts: cell.restarts,
+        reason,
+      });
+    }
+  }
+
+  publishEscalated(cell: ActorInfo, error: unknown): void {
+    cell.log.error({ err: error }, 'supervisor escalated');
+    if (this.events.active)
+      this.events.publish({ type: 'SupervisorEscalated', path: cell.path, id: cell.id, error });
+  }
+
   publishStopped(cell: ActorInfo, reason: ExitReason): void {
     if (this.events.active)
       this.events.publish({ type: 'ActorStopped', path: cell.path, id: cell.id, reason });
   }
+}
+
+/** Whether `path` names an actor directly under the `/user` guardian. */
+function isTopLevel(path: string): boolean {
+  return path.startsWith('/user/') && path.indexOf('/', '/user/'.length) === -1;
 }

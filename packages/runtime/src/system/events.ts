@@ -51,8 +51,36 @@ export interface ActorFailed {
   readonly error: unknown;
 }
 
+/** A supervisor restarted an actor in place (same ref, mailbox kept). */
+export interface ActorRestarted {
+  readonly type: 'ActorRestarted';
+  readonly path: string;
+  readonly id: string;
+  /** Restarts of this actor so far, this one included. */
+  readonly restarts: number;
+  /** Why its previous incarnation ended. */
+  readonly reason: ExitReason;
+}
+
+/**
+ * A supervisor exceeded its restart intensity: it stopped its children and failed itself,
+ * passing the failure up to its own parent.
+ */
+export interface SupervisorEscalated {
+  readonly type: 'SupervisorEscalated';
+  readonly path: string;
+  readonly id: string;
+  readonly error: unknown;
+}
+
 /** Every event the runtime publishes on `system.events`. */
-export type SystemEvent = ActorStarted | ActorStopped | ActorFailed | DeadLetter;
+export type SystemEvent =
+  | ActorStarted
+  | ActorStopped
+  | ActorFailed
+  | ActorRestarted
+  | SupervisorEscalated
+  | DeadLetter;
 
 /**
  * The system's event stream. Listeners run synchronously, in subscription order, when an event
