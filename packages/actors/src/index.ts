@@ -1,1 +1,6 @@
-export {};
+/**
+ * @troupe/actors — reusable actors built only on @troupe/runtime's public API.
+ *
+ * @packageDocumentation
+ */
+export * from './topic/index.js';

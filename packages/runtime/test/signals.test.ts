@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const fixture = fileURLToPath(new URL('./fixtures/signal-service.ts', import.meta.url));
+const asker = fileURLToPath(new URL('./fixtures/ask-then-exit.ts', import.meta.url));
 
 describe('shutdownOnSignals', () => {
   it('SIGTERM drains every queued message, then the process exits 0 on its own', async () => {
@@ -29,4 +30,19 @@ describe('shutdownOnSignals', () => {
     expect(code).toBe(0);
     expect(report).toEqual({ handled: 300, code: 0, deadLetters: 0 });
   }, 30_000);
+
+  it('settled asks leave no timer behind: the process exits on its own long before the ask timeout', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@troupe/source', asker], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+    });
+    // The ask timeout is 60 s; this test's own limit is 20 s, so a leaked timer fails it.
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(output).toBe('asked\n');
+  }, 20_000);
 });

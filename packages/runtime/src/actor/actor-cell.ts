@@ -55,6 +55,8 @@ export interface ActorStats {
 export interface ActorTreeNode extends ActorStats {
   readonly name: string;
   readonly kind: 'worker' | 'supervisor';
+  /** What the behaviour chose to show (`receive`'s `describe` option), e.g. a topic's subscriptions. */
+  readonly details?: unknown;
   readonly children: readonly ActorTreeNode[];
 }
 
@@ -87,7 +89,6 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   scheduled = false;
   /** Waiting for an async handler or for pending `ctx.send`s: takes no message meanwhile. */
   busy = false;
-  exitReason: ExitReason | null = null;
 
   received = 0;
   processed = 0;
@@ -99,14 +100,11 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   private instance: BehaviorInstance<M> | null = null;
   private systemLane: SystemMessage[] | null = null;
   private childCells: Map<string, ActorCell<Message>> | null = null;
-  private watchers: Set<ActorCell<Message>> | null = null;
-  private watching: Set<ActorCell<Message>> | null = null;
-  private timerScheduler: TimerScheduler<M> | null = null;
   private pendingSends: Promise<void>[] | null = null;
-  private logger: Logger | null = null;
   private cachedPath: string | null = null;
   private cachedId: string | null = null;
-  private nextChildName = 0;
+  /** What most actors never need, allocated on first use so idle actors stay small. */
+  private rare: Rare<M> | null = null;
 
   constructor(
     readonly host: Host,
@@ -136,6 +134,16 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     return this.cachedId;
   }
 
+  private get extras(): Rare<M> {
+    this.rare ??= new Rare<M>();
+    return this.rare;
+  }
+
+  /** Why it stopped (`shutdown` while it has not). */
+  get exitReason(): ExitReason {
+    return this.rare?.exitReason ?? SHUTDOWN;
+  }
+
   get path(): string {
     if (this.cachedPath === null) {
       const parent = this.parentCell;
@@ -149,13 +157,15 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   }
 
   get log(): Logger {
-    this.logger ??= this.host.log.child({ actor: this.path });
-    return this.logger;
+    const rare = this.extras;
+    rare.logger ??= this.host.log.child({ actor: this.path });
+    return rare.logger;
   }
 
   get timers(): Timers<M> {
-    this.timerScheduler ??= new TimerScheduler<M>(this.host.clock, (envelope) => this.deliverTimer(envelope));
-    return this.timerScheduler;
+    const rare = this.extras;
+    rare.timers ??= new TimerScheduler<M>(this.host.clock, (envelope) => this.deliverTimer(envelope));
+    return rare.timers;
   }
 
   get children(): readonly ActorCell<Message>[] {
@@ -213,7 +223,9 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       throw new TypeError('spawn: behavior must come from receive() or fromMachine()');
     }
     const name =
-      options.name === undefined ? `$${(this.nextChildName++).toString(36)}` : validateName(options.name);
+      options.name === undefined
+        ? `$${(this.extras.nextChildName++).toString(36)}`
+        : validateName(options.name);
     if (this.childCells?.has(name))
       throw new TypeError(`an actor named "${name}" already exists under ${this.path || '/'}`);
     const mailbox = options.mailbox ?? {};
@@ -265,21 +277,23 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     if (target === undefined)
       throw new TypeError(`cannot watch ${String(ref?.path)}: not an actor of this system`);
     const me = this as unknown as ActorCell<Message>;
-    this.watching ??= new Set();
-    this.watching.add(target);
+    const rare = this.extras;
+    rare.watching ??= new Set();
+    rare.watching.add(target);
     if (target.status === 'stopped') {
       this.enqueueSystem({ kind: 'terminated', signal: terminated(target) });
       return;
     }
-    target.watchers ??= new Set();
-    target.watchers.add(me);
+    const targetRare = target.extras;
+    targetRare.watchers ??= new Set();
+    targetRare.watchers.add(me);
   }
 
   unwatch(ref: ActorAddress): void {
     const target = LocalRef.cellOf(ref);
     if (target === undefined) return;
-    this.watching?.delete(target);
-    target.watchers?.delete(this as unknown as ActorCell<Message>);
+    this.rare?.watching?.delete(target);
+    target.rare?.watchers?.delete(this as unknown as ActorCell<Message>);
   }
 
   // ---- messaging --------------------------------------------------------------------------
@@ -349,7 +363,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       if (this.busy || !this.active) return n;
     }
     if (this.status === 'stopping' && queue.length === 0) {
-      this.drained?.();
+      this.rare?.drained?.();
       return n;
     }
     if (queue.length > 0 && !this.scheduled) this.host.dispatcher.schedule(this);
@@ -359,7 +373,8 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   private invoke(entry: Entry<M>): void {
     let message: M;
     if (entry instanceof TimerMessage) {
-      if (this.timerScheduler === null || !this.timerScheduler.accept(entry)) return;
+      const timers = this.rare?.timers;
+      if (timers === undefined || timers === null || !timers.accept(entry)) return;
       message = entry.message;
     } else {
       message = entry;
@@ -441,7 +456,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
         continue;
       }
       const watched = LocalRef.cellOf(message.signal.ref);
-      if (watched === undefined || !this.watching?.delete(watched)) continue; // unwatched meanwhile
+      if (watched === undefined || this.rare?.watching?.delete(watched) !== true) continue; // unwatched meanwhile
       let result: undefined | typeof UNHANDLED | Promise<unknown>;
       try {
         result = (this.instance as BehaviorInstance<M>).terminated(message.signal);
@@ -540,7 +555,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   private stopIncarnation(reason: ExitReason, restarting: boolean): void {
     const children = this.children;
     for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
-    this.timerScheduler?.cancelAll();
+    this.rare?.timers?.cancelAll();
     this.pendingSends = null;
     this.busy = false;
     const instance = this.instance;
@@ -553,11 +568,6 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     }
   }
 
-  private drained: (() => void) | null = null;
-  private terminating = false;
-  private drainTimer: unknown = undefined;
-  private stopWaiters: (() => void)[] | null = null;
-
   /**
    * Graceful stop (OTP shutdown): refuse new messages, stop children gracefully in reverse
    * start order, then handle what is queued; stop once the mailbox is empty, or hard after
@@ -567,8 +577,9 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   stopGracefully(reason: ExitReason, timeoutMs = this.shutdownMs): Promise<void> {
     if (this.status === 'stopped') return Promise.resolve();
     const stopped = new Promise<void>((resolve) => {
-      this.stopWaiters ??= [];
-      this.stopWaiters.push(resolve);
+      const rare = this.extras;
+      rare.stopWaiters ??= [];
+      rare.stopWaiters.push(resolve);
     });
     if (this.status === 'stopping') return stopped; // already draining or stopping
     if (this.status === 'suspended') {
@@ -577,14 +588,14 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     }
     this.status = 'stopping';
     this.mailbox.close(); // refuse new messages; queued ones stay receivable
-    this.drainTimer = this.host.clock.setTimeout(() => this.terminate(reason), timeoutMs);
+    this.extras.drainTimer = this.host.clock.setTimeout(() => this.terminate(reason), timeoutMs);
     const children = this.children;
     (async () => {
       for (let i = children.length - 1; i >= 0; i--) {
         await (children[i] as ActorCell<Message>).stopGracefully(SHUTDOWN);
       }
-      if (this.terminating || this.status !== 'stopping') return;
-      this.drained = () => this.terminate(reason);
+      if (this.extras.terminating || this.status !== 'stopping') return;
+      this.extras.drained = () => this.terminate(reason);
       if (!this.busy && !this.scheduled) this.host.dispatcher.schedule(this);
     })();
     return stopped;
@@ -596,10 +607,11 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
    * get `Terminated` and the parent forgets this child.
    */
   terminate(reason: ExitReason): void {
-    if (this.status === 'stopped' || this.terminating) return;
-    this.terminating = true;
+    const rare = this.extras;
+    if (this.status === 'stopped' || rare.terminating) return;
+    rare.terminating = true;
     this.status = 'stopping';
-    this.drained = null;
+    rare.drained = null;
     this.stopIncarnation(reason, false);
     this.mailbox.close();
     const leftover: DeadLetterReason = this.host.shuttingDown ? 'shutdown' : 'stopped';
@@ -610,34 +622,54 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     }
     this.systemLane = null;
     this.status = 'stopped';
-    this.exitReason = reason;
+    rare.exitReason = reason;
     this.busy = false;
     this.parentCell?.childCells?.delete(this.name);
     const signal = terminated(this as unknown as ActorCell<Message>);
-    if (this.watchers !== null)
-      for (const watcher of this.watchers) watcher.enqueueSystem({ kind: 'terminated', signal });
-    this.watchers = null;
-    if (this.watching !== null)
-      for (const target of this.watching) target.watchers?.delete(this as unknown as ActorCell<Message>);
-    this.watching = null;
+    if (rare.watchers !== null)
+      for (const watcher of rare.watchers) watcher.enqueueSystem({ kind: 'terminated', signal });
+    rare.watchers = null;
+    if (rare.watching !== null) {
+      for (const target of rare.watching)
+        target.rare?.watchers?.delete(this as unknown as ActorCell<Message>);
+    }
+    rare.watching = null;
     this.host.publishStopped(this, reason);
-    if (this.drainTimer !== undefined) this.host.clock.clearTimeout(this.drainTimer);
-    const waiters = this.stopWaiters;
-    this.stopWaiters = null;
+    if (rare.drainTimer !== undefined) this.host.clock.clearTimeout(rare.drainTimer);
+    const waiters = rare.stopWaiters;
+    rare.stopWaiters = null;
     if (waiters !== null) for (const resolve of waiters) resolve();
   }
 
   /** A serializable snapshot of this actor and its subtree. */
   tree(): ActorTreeNode {
+    const details = this.instance?.describe?.();
     return {
       ...this.stats(),
       name: this.name,
       kind: this.instance?.supervise !== undefined ? 'supervisor' : 'worker',
+      ...(details === undefined ? {} : { details }),
       children: this.children.map((child) => child.tree()),
     };
   }
 }
 
 function terminated(cell: ActorCell<Message>): Terminated {
-  return { type: 'Terminated', ref: cell.self, reason: cell.exitReason ?? SHUTDOWN };
+  return { type: 'Terminated', ref: cell.self, reason: cell.exitReason };
+}
+
+/** The parts of a cell most actors never use: death watch, timers, logger, shutdown state. */
+class Rare<M extends Message> {
+  exitReason: ExitReason | null = null;
+  /** Who watches this actor, and whom it watches. */
+  watchers: Set<ActorCell<Message>> | null = null;
+  watching: Set<ActorCell<Message>> | null = null;
+  timers: TimerScheduler<M> | null = null;
+  logger: Logger | null = null;
+  nextChildName = 0;
+  /** Graceful stop: called once the mailbox is drained; the hard-stop timer; who awaits the stop. */
+  drained: (() => void) | null = null;
+  drainTimer: unknown = undefined;
+  stopWaiters: (() => void)[] | null = null;
+  terminating = false;
 }

@@ -12,7 +12,8 @@ export interface Deadline {
  * Every ask's timeout shares one clock timer. Asks with the same timeout expire in the order
  * they were made, so each distinct timeout keeps a FIFO and the timer is armed for the earliest
  * head. A settled ask leaves its FIFO as soon as it reaches the head; while no ask is pending,
- * the timer is unref'd so it never keeps the process alive.
+ * the timer is unref'd so it never keeps the process alive (a pending ask does, until its
+ * timeout: the promise always settles).
  *
  * @internal Not exported from the package.
  */
@@ -21,7 +22,16 @@ export class AskTimeouts {
   private pending = 0;
   private timer: unknown = undefined;
   private armedFor = Number.POSITIVE_INFINITY;
+  /** Whether the timer currently keeps the process alive. */
+  private refed = false;
+  private idleCheckScheduled = false;
   private readonly fire = () => this.expire();
+  private readonly checkIdle = () => {
+    this.idleCheckScheduled = false;
+    if (this.pending > 0) return;
+    for (const fifo of this.fifos.values()) fifo.dropSettled();
+    this.setRef(false);
+  };
 
   constructor(private readonly clock: Clock) {}
 
@@ -33,15 +43,20 @@ export class AskTimeouts {
       this.fifos.set(timeoutMs, fifo);
     }
     fifo.push(entry);
-    if (this.pending++ === 0) setRef(this.timer, true);
+    this.pending++;
     if (entry.deadline < this.armedFor) this.arm(entry.deadline);
+    else if (!this.refed) this.setRef(true);
   }
 
-  /** The entry was settled (replied, or failed): forget it. */
+  /**
+   * The entry was settled (replied, or failed): forget it. Once nothing is pending the timer
+   * is unref'd — checked once per event-loop turn rather than per ask, since toggling a Node
+   * timer's ref costs a native call.
+   */
   settled(): void {
-    if (--this.pending === 0) {
-      for (const fifo of this.fifos.values()) fifo.dropSettled();
-      setRef(this.timer, false);
+    if (--this.pending === 0 && !this.idleCheckScheduled) {
+      this.idleCheckScheduled = true;
+      setImmediate(this.checkIdle);
     }
   }
 
@@ -49,11 +64,20 @@ export class AskTimeouts {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.armedFor = deadline;
     this.timer = this.clock.setTimeout(this.fire, Math.max(0, deadline - this.clock.now()));
-    if (this.pending === 0) setRef(this.timer, false);
+    this.refed = true; // a new Node timer keeps the process alive
+    if (this.pending === 0) this.setRef(false);
+  }
+
+  private setRef(ref: boolean): void {
+    this.refed = ref;
+    const t = this.timer as { ref?: () => void; unref?: () => void } | undefined;
+    if (ref) t?.ref?.();
+    else t?.unref?.();
   }
 
   private expire(): void {
     this.timer = undefined;
+    this.refed = false;
     this.armedFor = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
     let next = Number.POSITIVE_INFINITY;
@@ -100,11 +124,4 @@ class Fifo {
   dropSettled(): void {
     for (let head = this.peek(); head?.settled; head = this.peek()) this.shift();
   }
-}
-
-/** Node timers can be unref'd so a pending timeout alone never keeps the process alive. */
-function setRef(timer: unknown, ref: boolean): void {
-  const t = timer as { ref?: () => void; unref?: () => void } | undefined;
-  if (ref) t?.ref?.();
-  else t?.unref?.();
 }

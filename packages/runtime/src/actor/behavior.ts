@@ -30,6 +30,8 @@ export interface BehaviorInstance<M extends Message> {
   supervise?(child: SupervisedChild, reason: ExitReason): void;
   /** Called once the incarnation is installed (a supervisor starts its children here). */
   afterStart?(): void;
+  /** A serializable view of the state, shown as `details` in `system.tree()`. */
+  describe?(): unknown;
 }
 
 /** @internal A child as its supervisor sees it. */
@@ -83,6 +85,11 @@ export interface ReceiveOptions<S, M extends Message> {
    * incarnation then starts from `initial` / `onStart`. Errors are logged, not rethrown.
    */
   readonly onRestart?: (state: S, reason: ExitReason, ctx: ActorContext<M>) => void;
+  /**
+   * A serializable view of the state for `system.tree()` (its `details`), e.g. a topic's
+   * subscriptions and counters. Called only when the tree is inspected.
+   */
+  readonly describe?: (state: S) => unknown;
 }
 
 /**
@@ -141,6 +148,10 @@ class ReceiveInstance<S, M extends Message> implements BehaviorInstance<M> {
   stop(reason: ExitReason, restarting: boolean): void {
     if (restarting) this.options.onRestart?.(this.state, reason, this.ctx);
     else this.options.onStop?.(this.state, reason, this.ctx);
+  }
+
+  describe(): unknown {
+    return this.options.describe?.(this.state);
   }
 
   private set(state: S): void {

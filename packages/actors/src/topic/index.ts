@@ -1,0 +1,12 @@
+export {
+  type Lagged,
+  type OnFull,
+  type SubscribeOptions,
+  type SubscriptionStats,
+  Topic,
+  type TopicControl,
+  type TopicFilter,
+  type TopicMessage,
+  type TopicStats,
+  topic,
+} from './topic.js';
