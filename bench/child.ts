@@ -1,23 +1,29 @@
 /**
  * Runs one system of one scenario in this (fresh) process and prints one JSON line on stdout:
- * `{ "ok": true, "metric", "unit", "value" }` or `{ "ok": false, "error" }` (exit code 1).
+ * `{ "ok": true, "measurements": [{ "metric", "unit", "value" }, …] }` (one per metric the run
+ * measured) or `{ "ok": false, "error" }` (exit code 1).
  *
  *   node --expose-gc --import tsx --conditions=@troupe/source bench/child.ts S1 troupe
  *
  * It first runs the workload WARMUP_RUNS times (discarded) so the measured run sees optimised,
  * steady-state code for every system alike (one warm-up left Troupe's S1 ~15% below its steady
- * state), then collects garbage (when `--expose-gc` is given) so the warm-up's heap is not billed
- * to the run.
+ * state). It does not force a collection before the measured run: a full GC discards type
+ * feedback and deoptimises code, so short runs would measure re-warming (S4 lost ~30% that
+ * way, for every system). Scenarios that measure memory collect garbage themselves.
  */
 import type { Measurement } from './scenario.js';
 import { findScenario } from './scenarios/index.js';
 
 /** The line a child prints: what the parent (`run.ts`) parses. */
 export type ChildReport =
-  | ({ readonly ok: true } & Measurement)
+  | { readonly ok: true; readonly measurements: readonly Measurement[] }
   | { readonly ok: false; readonly error: string };
 
 const WARMUP_RUNS = 3;
+
+// Troupe's default logger is pino on stdout at `info` (system start/stop lines): keep warnings and
+// errors only, unless the caller chose a level.
+process.env.TROUPE_LOG_LEVEL ??= 'warn';
 
 async function main(scenarioId: string, systemName: string): Promise<ChildReport> {
   const scenario = findScenario(scenarioId);
@@ -26,8 +32,8 @@ async function main(scenarioId: string, systemName: string): Promise<ChildReport
   if (system === undefined) return { ok: false, error: `${scenario.id} has no system ${systemName}` };
   try {
     for (let i = 0; i < WARMUP_RUNS; i++) await system(scenario.warmupSize);
-    globalThis.gc?.();
-    return { ok: true, ...(await system(scenario.size)) };
+    const measured = await system(scenario.size);
+    return { ok: true, measurements: 'metric' in measured ? [measured] : measured };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
   }

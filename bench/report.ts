@@ -4,7 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, platform, release, totalmem } from 'node:os';
-import type { Measurement, Scenario } from './scenario.js';
+import { betterFor, type Measurement, type Scenario } from './scenario.js';
 import { type Summary, summarize } from './stats.js';
 
 /** Every sample one system produced in one scenario, or why it produced none (or stopped). */
@@ -119,16 +119,25 @@ function renderMarkdown(
       });
       lines.push(...table(['system', 'metric', 'median', 'min', 'max', 'troupe / system'], body, 2));
       const sizes = `size ${formatValue(scenario.size)}, warm-up ${formatValue(scenario.warmupSize)}`;
-      lines.push('', `${scenario.better === 'higher' ? 'Higher' : 'Lower'} is better (${sizes}).`);
+      lines.push('', `${direction(scenario, mine)} (${sizes}).`);
     }
     const failed = outcomes.filter((o) => o.scenario === scenario && o.error !== undefined);
     for (const o of failed) {
-      const done = o.samples.length === 0 ? 'no figure' : `stopped after ${o.samples.length} run(s)`;
+      const runsDone = o.samples.length / Math.max(1, new Set(o.samples.map((m) => m.metric)).size);
+      const done = runsDone === 0 ? 'no figure' : `stopped after ${runsDone} run(s)`;
       lines.push('', `**${o.system} failed** (${done}):`, '', '```', (o.error ?? '').trim(), '```');
     }
     if (scenario.notes.length > 0) lines.push('', ...scenario.notes.map((n) => `- ${n}`));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `Higher is better`, or per metric when they differ: `Higher is better for a; lower is better for b`. */
+function direction(scenario: Scenario, rows: readonly ResultRow[]): string {
+  const word = (metric: string) => (betterFor(scenario, metric) === 'higher' ? 'Higher' : 'Lower');
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  if (new Set(metrics.map(word)).size <= 1) return `${word(metrics[0] ?? '')} is better`;
+  return metrics.map((m, i) => `${i === 0 ? word(m) : word(m).toLowerCase()} is better for ${m}`).join('; ');
 }
 
 /**

@@ -87,9 +87,10 @@ function runChild(scenario: string, system: string): Promise<ChildReport> {
     });
     child.on('error', (error) => resolve({ ok: false, error: `could not start child: ${error.message}` }));
     child.on('close', (code, signal) => {
-      const last = stdout.trimEnd().split('\n').at(-1) ?? '';
-      const report = parseReport(last);
-      if (report !== undefined) return resolve(report);
+      // The report is the last line that parses as one: a system may log to stdout after it.
+      const lines = stdout.trimEnd().split('\n');
+      const report = lines.findLast((line) => parseReport(line) !== undefined);
+      if (report !== undefined) return resolve(parseReport(report) as ChildReport);
       // 13: the child's top-level await never settled (the system's promise hung with nothing left to run).
       const hint = code === 13 ? ': the system never settled' : '';
       const why =
@@ -98,7 +99,7 @@ function runChild(scenario: string, system: string): Promise<ChildReport> {
           : `killed by ${signal}, likely the ${CHILD_TIMEOUT_MS / 1000} s timeout`;
       resolve({
         ok: false,
-        error: `child printed no report (${why})\n${stderr.trim().split('\n').slice(-15).join('\n')}`,
+        error: `child printed no report (${why})\n${`${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n')}`,
       });
     });
   });
@@ -114,18 +115,24 @@ function parseReport(line: string): ChildReport | undefined {
   if (typeof data !== 'object' || data === null || !('ok' in data)) return undefined;
   if (data.ok === false && 'error' in data && typeof data.error === 'string')
     return { ok: false, error: data.error };
-  if (
-    data.ok === true &&
-    'metric' in data &&
-    typeof data.metric === 'string' &&
-    'unit' in data &&
-    typeof data.unit === 'string' &&
-    'value' in data &&
-    typeof data.value === 'number'
-  ) {
-    return { ok: true, metric: data.metric, unit: data.unit, value: data.value };
+  if (data.ok !== true || !('measurements' in data) || !Array.isArray(data.measurements)) return undefined;
+  const measurements: Measurement[] = [];
+  for (const m of data.measurements as unknown[]) {
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      !('metric' in m) ||
+      typeof m.metric !== 'string' ||
+      !('unit' in m) ||
+      typeof m.unit !== 'string' ||
+      !('value' in m) ||
+      typeof m.value !== 'number'
+    ) {
+      return undefined;
+    }
+    measurements.push({ metric: m.metric, unit: m.unit, value: m.value });
   }
-  return undefined;
+  return measurements.length === 0 ? undefined : { ok: true, measurements };
 }
 
 async function main(): Promise<boolean> {
@@ -143,8 +150,9 @@ async function main(): Promise<boolean> {
         const report = await runChild(scenario.id, s.system);
         const label = `${scenario.id} ${s.system.padEnd(8)} run ${run}/${runs}`;
         if (report.ok) {
-          s.samples.push({ metric: report.metric, unit: report.unit, value: report.value });
-          console.error(`${label}  ${formatValue(report.value)} ${report.unit}`);
+          s.samples.push(...report.measurements);
+          const figures = report.measurements.map((m) => `${formatValue(m.value)} ${m.unit}`);
+          console.error(`${label}  ${figures.join(', ')}`);
         } else {
           s.error = report.error;
           console.error(`${label}  FAILED, skipping its remaining runs:\n${report.error}`);

@@ -17,12 +17,16 @@ export interface Measurement {
   readonly value: number;
 }
 
+/** Which way a figure improves. */
+export type Better = 'higher' | 'lower';
+
 /**
- * Runs the scenario's workload once at the given size and returns its figure. It must check its
- * own outcome (every message counted, in order, …) and throw if it is wrong: a fast wrong answer
- * is not a result.
+ * Runs the scenario's workload once at the given size and returns its figure — or several
+ * figures measured by the same run (e.g. throughput and p99 latency), one per metric. It must
+ * check its own outcome (every message counted, in order, …) and throw if it is wrong: a fast
+ * wrong answer is not a result.
  */
-export type System = (size: number) => Promise<Measurement>;
+export type System = (size: number) => Promise<Measurement | readonly Measurement[]>;
 
 export interface Scenario {
   /** Short id used by `--only` and in the results, e.g. `'S1'`. */
@@ -35,12 +39,20 @@ export interface Scenario {
    * milliseconds, a warm-up as large as the measured run gave visibly steadier figures.
    */
   readonly warmupSize: number;
-  /** Whether a higher or a lower figure is better (for reading the troupe/peer ratio). */
-  readonly better: 'higher' | 'lower';
+  /**
+   * Whether a higher or a lower figure is better (for reading the troupe/peer ratio): one
+   * direction for every metric, or one per metric name when a run measures several.
+   */
+  readonly better: Better | Readonly<Record<string, Better>>;
   /** Caveats printed under the scenario's table in RESULTS.md. */
   readonly notes: readonly string[];
   /** `troupe` first, then the peers, in the order they appear in the report. */
   readonly systems: { readonly troupe: System } & Readonly<Record<string, System>>;
+}
+
+/** The direction of `metric` in `scenario` (`'higher'` for a metric the scenario does not list). */
+export function betterFor(scenario: Scenario, metric: string): Better {
+  return typeof scenario.better === 'string' ? scenario.better : (scenario.better[metric] ?? 'higher');
 }
 
 /**

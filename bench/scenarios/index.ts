@@ -5,8 +5,19 @@
 import type { Scenario } from '../scenario.js';
 import { s1Mpsc } from './s1-mpsc.js';
 import { s1bBroadcast } from './s1b-broadcast.js';
+import { s2ActorTell } from './s2-actor-tell.js';
+import { s2mMachineActor } from './s2m-machine-actor.js';
+import { s4Ask } from './s4-ask.js';
+import { s5Spawn } from './s5-spawn.js';
 
-export const scenarios: readonly Scenario[] = [s1Mpsc, s1bBroadcast];
+export const scenarios: readonly Scenario[] = [
+  s1Mpsc,
+  s1bBroadcast,
+  s2ActorTell,
+  s2mMachineActor,
+  s4Ask,
+  s5Spawn,
+];
 
 /** The scenario with this id (case-insensitive), or undefined. */
 export function findScenario(id: string): Scenario | undefined {

@@ -1,0 +1,102 @@
+/**
+ * What the actor scenarios (S2, S2m, S4, S5) share: the counter protocol and its XState
+ * machine, per-round-trip latency laps, heap measurement and a bounded wait.
+ *
+ * @module
+ */
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import type { ActorRef } from '@troupe/runtime';
+import { assign, setup } from 'xstate';
+
+/** A mailbox of 1024, as Troupe's default. */
+export const CAPACITY = 1024;
+
+/** The counter's reply. */
+export interface Count {
+  readonly type: 'count';
+  readonly n: number;
+}
+
+/** The counter protocol: count `inc`s, answer `get` with the count so far. */
+export type CounterMsg =
+  | { readonly type: 'inc' }
+  | { readonly type: 'get'; readonly replyTo: ActorRef<Count> };
+
+/** The one `inc` message every system sends (shared, so no system pays for allocating it). */
+export const INC = { type: 'inc' } as const;
+
+/**
+ * The counting machine of S2 and S2m: `inc` counts with `assign`; `get` runs the `reply`
+ * action, a no-op here that Troupe's `fromMachine` factory provides with `ctx.reply`.
+ */
+export const counterMachine = setup({
+  types: {
+    context: {} as { count: number },
+    events: {} as CounterMsg,
+  },
+  actions: {
+    reply: () => {},
+  },
+}).createMachine({
+  id: 'counter',
+  context: { count: 0 },
+  on: {
+    inc: { actions: assign({ count: ({ context }) => context.count + 1 }) },
+    get: { actions: 'reply' },
+  },
+});
+
+/** Throws unless `got` is `expected`: the check every counting workload ends with. */
+export function expectCount(got: number, expected: number, who: string): void {
+  if (got !== expected) throw new Error(`${who}: counted ${got} messages, expected ${expected}`);
+}
+
+/**
+ * Per-round-trip latencies of a sequential loop: `start()` once, then `lap()` after each round
+ * trip records the time since the previous lap (one `process.hrtime.bigint()` per round trip).
+ */
+export class Laps {
+  readonly ns: Float64Array;
+  count = 0;
+  private prev = 0n;
+
+  constructor(n: number) {
+    this.ns = new Float64Array(n);
+  }
+
+  start(): void {
+    this.prev = process.hrtime.bigint();
+  }
+
+  lap(): void {
+    const now = process.hrtime.bigint();
+    this.ns[this.count++] = Number(now - this.prev);
+    this.prev = now;
+  }
+
+  /** The `p`-th percentile (0 < p ≤ 100) of the recorded laps, in µs (nearest rank). */
+  percentileMicros(p: number): number {
+    if (this.count === 0) throw new RangeError('no laps recorded');
+    const sorted = this.ns.slice(0, this.count).sort();
+    const rank = Math.min(this.count, Math.max(1, Math.ceil((p / 100) * this.count)));
+    return (sorted[rank - 1] ?? Number.NaN) / 1000;
+  }
+}
+
+/** `heapUsed` after two full collections (needs `node --expose-gc`, which the harness passes). */
+export function settledHeap(): number {
+  const gc = globalThis.gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc: retained bytes need gc()');
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Yields to the event loop until `done()` holds; throws after `timeoutMs`. */
+export async function until(done: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await nextMacrotask();
+  }
+}
