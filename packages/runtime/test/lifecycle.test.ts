@@ -349,3 +349,44 @@ describe('timers (virtual time)', () => {
     expect(failed?.error).toBeInstanceOf(RangeError);
   });
 });
+
+describe('pause (virtual time)', () => {
+  it('ctx.pause(ms) takes no message for ms after the current one; messages keep queuing', async () => {
+    const seen: number[] = [];
+    const ref = system.spawn(
+      receive<null, { type: 'n'; n: number }>(null, (s, m, ctx) => {
+        seen.push(m.n);
+        ctx.pause(100);
+        return s;
+      }),
+    );
+    for (let n = 0; n < 3; n++) ref.tell({ type: 'n', n });
+    await settle(system);
+    expect(seen).toEqual([0]);
+    expect(system.inspect(ref)?.mailboxDepth).toBe(2);
+    clock.advance(99);
+    await settle(system);
+    expect(seen).toEqual([0]);
+    clock.advance(1);
+    await settle(system);
+    expect(seen).toEqual([0, 1]);
+    clock.advance(100);
+    await settle(system);
+    expect(seen).toEqual([0, 1, 2]);
+    clock.advance(100);
+  });
+
+  it('a negative pause is a RangeError (a failure of the actor)', async () => {
+    const ref = system.spawn(
+      receive<null, Message>(null, (s, _m, ctx) => {
+        ctx.pause(-1);
+        return s;
+      }),
+    );
+    ref.tell({ type: 'x' });
+    await settle(system);
+    expect(
+      (events.find((e) => e.type === 'ActorFailed') as { error: unknown } | undefined)?.error,
+    ).toBeInstanceOf(RangeError);
+  });
+});

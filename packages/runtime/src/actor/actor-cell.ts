@@ -313,6 +313,10 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     this.pendingSends.push(pending);
   }
 
+  pause(ms: number): void {
+    this.extras.pauseMs = validateDuration(ms, 'pause ms');
+  }
+
   reply<R extends Message>(replyTo: ActorRef<R>, message: R): void {
     replyTo.tell(message);
   }
@@ -393,6 +397,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     if (result === undefined) {
       this.processed++;
       if (this.pendingSends !== null) this.awaitPendingSends();
+      else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
     } else if (result === UNHANDLED) {
       this.unhandled++;
       this.deadLetter('unhandled', message);
@@ -404,6 +409,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
           if (this.instance !== incarnation) return;
           this.processed++;
           if (this.pendingSends !== null) this.awaitPendingSends();
+          else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
           else this.resume();
         },
         (error: unknown) => {
@@ -421,8 +427,23 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     this.busy = true;
     const incarnation = this.instance;
     Promise.all(pending).then(() => {
-      if (this.instance === incarnation) this.resume();
+      if (this.instance !== incarnation) return;
+      if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
+      else this.resume();
     });
+  }
+
+  /** `ctx.pause`: busy until the clock says so. */
+  private startPause(): void {
+    const rare = this.extras;
+    const ms = rare.pauseMs;
+    rare.pauseMs = 0;
+    this.busy = true;
+    const incarnation = this.instance;
+    rare.pauseTimer = this.host.clock.setTimeout(() => {
+      rare.pauseTimer = undefined;
+      if (this.instance === incarnation) this.resume();
+    }, ms);
   }
 
   /** Whether it takes messages: running, or draining before a graceful stop. */
@@ -556,6 +577,11 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     const children = this.children;
     for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
     this.rare?.timers?.cancelAll();
+    if (this.rare !== null) {
+      this.rare.pauseMs = 0;
+      if (this.rare.pauseTimer !== undefined) this.host.clock.clearTimeout(this.rare.pauseTimer);
+      this.rare.pauseTimer = undefined;
+    }
     this.pendingSends = null;
     this.busy = false;
     const instance = this.instance;
@@ -672,4 +698,7 @@ class Rare<M extends Message> {
   drainTimer: unknown = undefined;
   stopWaiters: (() => void)[] | null = null;
   terminating = false;
+  /** `ctx.pause`: requested during a handler, then the timer that ends it. */
+  pauseMs = 0;
+  pauseTimer: unknown = undefined;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { Clock } from '../time/clock.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { Behavior } from './behavior.js';
 import type { SpawnOptions } from './spawn-options.js';
@@ -17,6 +18,16 @@ export interface ActorContext<M extends Message> {
   readonly log: Logger;
   /** Keyed timers that deliver messages to this actor; cancelled when it stops or restarts. */
   readonly timers: Timers<M>;
+  /** The system's clock (`clock.now()` for timestamps; a `VirtualClock` in tests). */
+  readonly clock: Clock;
+
+  /**
+   * After the current message, take no message for `ms` (on the system clock); messages keep
+   * queuing meanwhile, subject to the mailbox's capacity and policy. For rate limiting, or to
+   * model a slow consumer. `ms` must be a finite number ≥ 0 (else `RangeError`); a restart or
+   * stop ends the pause.
+   */
+  pause(ms: number): void;
 
   /** Starts a child actor. Children stop before their parent. Names are unique among siblings. */
   spawn<C extends Message>(behavior: Behavior<C>, options?: SpawnOptions): ActorRef<C>;
