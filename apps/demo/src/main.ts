@@ -1,144 +1,147 @@
 /**
- * Troupe channel demo (until the actor demo lands): seed 001's event bus, made with
- * @troupe/runtime's channels.
- *
- *   block source --mpsc(8), block policy--> decoder (slow)        backpressure: the source waits
- *   decoder --broadcast(16)--> price oracle, trade logger, archiver (slower: lags, and says so)
- *   price oracle --watch--> dashboard (latest price only)
- *
- * Everything sent is accounted for at the end: received, or reported as lagged.
+ * The Troupe demo: `pnpm demo [dashboard|pipeline] [options]` (see `cli.ts` for the options).
  */
-import { type BroadcastReceiver, broadcast, mpsc, watch } from '@troupe/runtime';
+import { ActorSystem } from '@troupe/runtime';
+import { type DemoArgs, parseDemoArgs, USAGE, UsageError } from './cli.js';
+import { startDashboard } from './dashboard/app.js';
+import { seededRandom } from './dashboard/events.js';
+import { reportLine, startPipeline } from './pipeline/app.js';
+import { terminalLogger } from './terminal-log.js';
+import { startWebServer } from './web/server.js';
 
-type BusEvent =
-  | { type: 'NewBlock'; number: number }
-  | { type: 'PriceUpdate'; pair: string; price: number; block: number };
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export interface DemoOptions {
-  /** Blocks the source produces. */
-  blocks: number;
-  /** Milliseconds the decoder spends per block (it is the bottleneck). */
-  decodeMs: number;
-  /** Milliseconds the archiver spends per event (slower than the bus: it lags). */
-  archiveMs: number;
-  /** Where the report goes. */
-  print: (line: string) => void;
+export interface DemoIo {
+  readonly print: (line: string) => void;
+  readonly printError: (line: string) => void;
 }
 
-export interface DemoSummary {
-  blocksSent: number;
-  sourceWaits: number;
-  decoded: number;
-  eventsPublished: number;
-  oracleReceived: number;
-  loggerReceived: number;
-  archiverReceived: number;
-  archiverSkipped: number;
-  lastPrice: number;
+/** A running scenario: what to print at the end, and what to close before shutdown. */
+interface Running {
+  finalSummary(): Promise<string[]>;
+  close(): Promise<void>;
 }
 
-export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
-  const { print } = options;
-  const [blockTx, blockRx] = mpsc<{ number: number }>(8);
-  const [busTx, oracleRx] = broadcast<BusEvent>(16);
-  const loggerRx = busTx.subscribe();
-  const archiverRx = busTx.subscribe();
-  const [priceTx, priceRx] = watch(0);
-
-  // Source: sends blocks as fast as it can; `send` waits while the decoder is behind.
-  const source = (async () => {
-    let waits = 0;
-    for (let n = 1; n <= options.blocks; n++) {
-      const block = { number: n };
-      if (!blockTx.trySend(block).ok) {
-        waits++;
-        await blockTx.send(block);
-      }
-    }
-    blockTx.close();
-    return waits;
-  })();
-
-  // Decoder: one block at a time, publishes a block event and a price update per block.
-  const decoder = (async () => {
-    let decoded = 0;
-    let published = 0;
-    for await (const block of blockRx) {
-      await sleep(options.decodeMs);
-      decoded++;
-      const price = 2000 + Math.round(Math.sin(block.number / 5) * 500) / 10;
-      busTx.send(Object.freeze({ type: 'NewBlock', number: block.number }));
-      busTx.send(Object.freeze({ type: 'PriceUpdate', pair: 'ETH/USDC', price, block: block.number }));
-      published += 2;
-    }
-    busTx.close();
-    return { decoded, published };
-  })();
-
-  const consume = async (rx: BroadcastReceiver<BusEvent>, onEvent: (e: BusEvent) => Promise<void> | void) => {
-    let received = 0;
-    for (;;) {
-      const r = await rx.recv();
-      if (r.ok) {
-        received++;
-        await onEvent(r.value);
-      } else if (r.reason === 'lagged') {
-        print(`[archiver] lagged: skipped ${r.skipped} events`);
-      } else {
-        return received;
-      }
-    }
-  };
-
-  const oracle = consume(oracleRx, (e) => {
-    if (e.type === 'PriceUpdate') priceTx.send(e.price);
-  }).finally(() => priceTx.close());
-  const logger = consume(loggerRx, (e) => {
-    if (e.type === 'NewBlock' && e.number % 10 === 0) print(`[logger] block ${e.number} decoded`);
+/**
+ * Runs the demo until `stop` resolves (Ctrl-C, or `--duration`), then shuts down gracefully and
+ * prints a final summary. Returns the process exit code (2 for a bad command line).
+ */
+export async function runDemo(
+  argv: readonly string[],
+  io: DemoIo,
+  stop: (args: DemoArgs) => Promise<void>,
+): Promise<number> {
+  let args: DemoArgs;
+  try {
+    args = parseDemoArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.printError(`troupe demo: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    io.print(USAGE);
+    return 0;
+  }
+  const system = ActorSystem.start({
+    name: 'troupe-demo',
+    logger: terminalLogger('troupe', args.logLevel, io.print),
   });
-  const archiver = consume(archiverRx, () => sleep(options.archiveMs));
+  const running =
+    args.scenario === 'dashboard'
+      ? await dashboardScenario(system, args, io)
+      : pipelineScenario(system, args, io);
+  await stop(args);
+  io.print('\nshutting down: actors drain their mailboxes…');
+  const summary = await running.finalSummary();
+  await running.close();
+  await system.shutdown({ timeoutMs: 5000 });
+  io.print('=== final summary ===');
+  for (const line of summary) io.print(line);
+  io.print(`  dead letters: ${system.deadLetters}`);
+  return 0;
+}
 
-  // Dashboard: wakes on price changes, sees only the latest.
-  const dashboard = (async () => {
-    let updates = 0;
-    while ((await priceRx.changed()).ok) {
-      updates++;
-      if (updates % 15 === 0) print(`[dashboard] ETH/USDC ${priceRx.borrowAndUpdate().toFixed(2)}`);
-    }
-  })();
-
-  const sourceWaits = await source;
-  const { decoded, published } = await decoder;
-  const [oracleReceived, loggerReceived, archiverReceived] = await Promise.all([oracle, logger, archiver]);
-  await dashboard;
-
-  const summary: DemoSummary = {
-    blocksSent: options.blocks,
-    sourceWaits,
-    decoded,
-    eventsPublished: published,
-    oracleReceived,
-    loggerReceived,
-    archiverReceived,
-    archiverSkipped: archiverRx.skipped,
-    lastPrice: priceRx.borrow(),
+async function dashboardScenario(system: ActorSystem, args: DemoArgs, io: DemoIo): Promise<Running> {
+  const app = startDashboard(system, {
+    print: io.print,
+    metricLog: terminalLogger('logger', args.logLevel, io.print),
+    seed: args.seed,
+  });
+  const web = args.web ? await startWebServer({ system, app, port: args.port }) : undefined;
+  if (web !== undefined)
+    io.print(`[web] live dashboard at ${web.url} (supervision tree, mailboxes, crash buttons)`);
+  const random = seededRandom(args.seed + 99);
+  const chaos = args.chaos
+    ? setInterval(() => {
+        const victim = app.workers[Math.floor(random() * app.workers.length)] as string;
+        io.print(`[chaos] crashing ${victim}`);
+        app.crash(victim);
+      }, 2000)
+    : undefined;
+  return {
+    async finalSummary() {
+      if (chaos !== undefined) clearInterval(chaos);
+      const stats = await app.topicStats();
+      const lines = [`  metrics published: ${stats.published}`];
+      for (const sub of stats.subscriptions) {
+        lines.push(
+          `  ${sub.subscriber}: delivered ${sub.delivered}, missed ${sub.missed} (onFull ${sub.onFull})`,
+        );
+      }
+      const restarts = flatten(system.tree()).filter((n) => n.restarts > 0);
+      lines.push(
+        `  restarts: ${restarts.length === 0 ? 'none' : restarts.map((n) => `${n.path} ×${n.restarts}`).join(', ')}`,
+      );
+      return lines;
+    },
+    close: async () => web?.close(),
   };
-  print('=== summary ===');
-  print(`  source: ${summary.blocksSent} blocks sent, waited ${summary.sourceWaits} times for the decoder`);
-  print(`  decoder: ${summary.decoded} blocks decoded, ${summary.eventsPublished} events published`);
-  print(`  oracle: ${summary.oracleReceived} events, logger: ${summary.loggerReceived} events`);
-  print(
-    `  archiver: ${summary.archiverReceived} events + ${summary.archiverSkipped} skipped (lagged) = ${
-      summary.archiverReceived + summary.archiverSkipped
-    }`,
-  );
-  print(`  last price: ${summary.lastPrice.toFixed(2)}`);
-  return summary;
+}
+
+function pipelineScenario(system: ActorSystem, _args: DemoArgs, io: DemoIo): Running {
+  const app = startPipeline(system);
+  let seconds = 0;
+  const report = setInterval(() => io.print(reportLine(app, system, ++seconds)), 1000);
+  return {
+    async finalSummary() {
+      clearInterval(report);
+      const s = app.stats;
+      return [
+        `  blocks produced: ${s.blocks} (the source waited for the pipeline ${s.sourceWaits} times)`,
+        `  opportunities found: ${s.opportunities}, executed: ${s.executed} (the rest drain on shutdown)`,
+      ];
+    },
+    close: async () => {},
+  };
+}
+
+function flatten(node: ReturnType<ActorSystem['tree']>): ReturnType<ActorSystem['tree']>[] {
+  return [node, ...node.children.flatMap(flatten)];
+}
+
+/** Resolves on Ctrl-C / SIGTERM or after `--duration`; a second Ctrl-C exits at once. */
+function stopOnSignalOrDuration(args: DemoArgs): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    if (args.durationS !== undefined) setTimeout(resolve, args.durationS * 1000);
+  });
 }
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
 if (isMain) {
-  await runDemo({ blocks: 120, decodeMs: 5, archiveMs: 6, print: (line) => console.log(line) });
+  const code = await runDemo(
+    process.argv.slice(2),
+    {
+      print: (line) => process.stdout.write(`${line}\n`),
+      printError: (line) => process.stderr.write(`${line}\n`),
+    },
+    stopOnSignalOrDuration,
+  );
+  process.exit(code);
 }

@@ -16,13 +16,25 @@ describe('types', () => {
     system = ActorSystem.start({ name: 'types' });
     const ref = system.spawn(receive<number, Msg>(0, (n, m) => (m.type === 'inc' ? n + m.by : 0)));
     expectTypeOf(ref).toEqualTypeOf<ActorRef<Msg>>();
-    expectTypeOf(ref.trySend({ type: 'reset' })).toEqualTypeOf<TrySendResult<Msg>>();
+    const reset: Msg = { type: 'reset' };
+    const result: TrySendResult<Msg> = ref.trySend(reset);
+    expectTypeOf(result.ok).toEqualTypeOf<boolean>();
     // @ts-expect-error a message of another type
     ref.tell({ type: 'nope' });
     // @ts-expect-error a known type with a wrong payload
     ref.tell({ type: 'inc', by: 'one' });
     // @ts-expect-error not a message at all
     ref.tell(42);
+  });
+
+  it('a ref that accepts more message types stands in for a ref of fewer (e.g. as a subscriber)', () => {
+    system = ActorSystem.start({ name: 'types' });
+    type Wide = Msg | { type: 'extra' };
+    const wide = system.spawn(receive<null, Wide>(null, (s) => s));
+    const narrow: ActorRef<Msg> = wide;
+    narrow.tell({ type: 'reset' });
+    // @ts-expect-error the narrow view no longer accepts the extra message
+    narrow.tell({ type: 'extra' });
   });
 
   it('a machine actor ref is typed by the machine events, and ask by the reply type', async () => {

@@ -36,9 +36,10 @@ export interface ActorRef<M extends Message> extends ActorAddress {
    * message is handed back with `reason: 'full'` (under `block`; the caller still owns it, no
    * dead letter), `'dropped'` (the `dropNewest` policy refused it: counted, dead-lettered) or
    * `'closed'` (the actor is stopped). Allocates no promise. Throws `TypeError` on a message that
-   * is not an object with a string `type` (misuse).
+   * is not an object with a string `type` (misuse). (Generic so that a ref accepting more
+   * message types can stand in where a ref of fewer is expected, e.g. as a topic subscriber.)
    */
-  trySend(message: M): TrySendResult<M>;
+  trySend<T extends M>(message: T): TrySendResult<T>;
 
   /**
    * Queues, waiting while the mailbox is full under `block` (backpressure; waiting senders are

@@ -95,7 +95,7 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
     this.resolve(message);
   }
 
-  trySend(message: R): TrySendResult<R> {
+  trySend<T extends R>(message: T): TrySendResult<T> {
     this.tell(message);
     return OK;
   }

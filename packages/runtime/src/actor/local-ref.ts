@@ -47,9 +47,9 @@ export class LocalRef<M extends Message> implements ActorRef<M> {
     } // 'dropped': the mailbox policy already counted and dead-lettered it
   }
 
-  trySend(message: M): TrySendResult<M> {
+  trySend<T extends M>(message: T): TrySendResult<T> {
     if (!isMessage(message)) throw new TypeError(invalidMessage(message, this.cell.path));
-    return this.cell.mailbox.trySend(message) as TrySendResult<M>;
+    return this.cell.mailbox.trySend(message) as TrySendResult<T>;
   }
 
   async send(message: M, options?: WaitOptions): Promise<void> {

@@ -170,13 +170,13 @@ export class ActorSystem {
         );
       }
       this.#host.shuttingDown = true;
-      this.log.info({ timeoutMs }, 'actor system shutting down');
+      this.log.debug({ timeoutMs }, 'actor system shutting down');
       const root = this.#root;
       const hardStop = this.clock.setTimeout(() => root.terminate(SHUTDOWN), timeoutMs);
       this.#shutdown = this.#guardian.stopGracefully(SHUTDOWN, timeoutMs).then(() => {
         this.clock.clearTimeout(hardStop);
         root.terminate(SHUTDOWN);
-        this.log.info({ deadLetters: this.#host.deadLetters }, 'actor system stopped');
+        this.log.debug({ deadLetters: this.#host.deadLetters }, 'actor system stopped');
       });
     }
     return this.#shutdown;

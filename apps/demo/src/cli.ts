@@ -1,0 +1,97 @@
+import { parseArgs } from 'node:util';
+
+export const USAGE = `Troupe demo — supervised actors, a pub-sub topic and backpressure, live.
+
+Usage: pnpm demo [dashboard|pipeline] [options]
+
+Scenarios:
+  dashboard            (default) seed 003's live metrics dashboard: publishers -> metrics topic ->
+                       dashboard / logger / alerter, each supervised; a web page shows it live
+  pipeline             seed 001's event pipeline: block source -> bus -> decoder / price oracle /
+                       state updater -> latest prices -> detector -> slow executor (backpressure)
+
+Options:
+  --duration <s>       stop after this many seconds (default: run until Ctrl-C)
+  --no-web             do not serve the web page
+  --port <n>           web page port on 127.0.0.1 (default 8080; 0 picks a free port)
+  --chaos              crash a random actor every 2 s (watch the supervisors restart them)
+  --log-level <level>  trace | debug | info | warn | error | fatal | silent (default info)
+  --seed <n>           seed for the simulated traffic (default 1)
+  -h, --help           show this help
+
+Ctrl-C stops gracefully: actors drain their mailboxes, then a final summary is printed.`;
+
+export interface DemoArgs {
+  readonly scenario: 'dashboard' | 'pipeline';
+  readonly durationS: number | undefined;
+  readonly web: boolean;
+  readonly port: number;
+  readonly chaos: boolean;
+  readonly logLevel: string;
+  readonly seed: number;
+  readonly help: boolean;
+}
+
+/** A bad command line: the message says what is wrong; the process exits with code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Parses and validates the command line. Throws {@link UsageError} on anything bad. */
+export function parseDemoArgs(argv: readonly string[]): DemoArgs {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1)
+    throw new UsageError(`expected at most one scenario, got: ${positionals.join(' ')}`);
+  const scenario = positionals[0] ?? 'dashboard';
+  if (scenario !== 'dashboard' && scenario !== 'pipeline') {
+    throw new UsageError(`unknown scenario "${scenario}" (expected dashboard or pipeline)`);
+  }
+  const number = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new UsageError(`--${name} must be a number from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+  const port = number('port', values.port, 0, 65535) ?? 8080;
+  if (!Number.isInteger(port)) throw new UsageError(`--port must be an integer, got "${values.port}"`);
+  const logLevel = values['log-level'] ?? 'info';
+  if (!LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${logLevel}"`);
+  return {
+    scenario,
+    durationS: number('duration', values.duration, 0.1, 86_400),
+    web: values['no-web'] !== true,
+    port,
+    chaos: values.chaos === true,
+    logLevel,
+    seed: number('seed', values.seed, 0, 2 ** 31) ?? 1,
+    help: values.help === true,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      duration: { type: 'string' },
+      'no-web': { type: 'boolean' },
+      port: { type: 'string' },
+      chaos: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
