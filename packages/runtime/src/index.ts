@@ -6,9 +6,9 @@
  * @packageDocumentation
  */
 
-export type { ActorStats, ActorStatus, ActorTreeNode } from './actor/actor-cell.js';
 export type { ActorContext } from './actor/actor-context.js';
 export type { ActorAddress, ActorRef, AskOptions, Message } from './actor/actor-ref.js';
+export type { ActorStats, ActorStatus, ActorTreeNode } from './actor/actor-stats.js';
 export { ask } from './actor/ask.js';
 export { type Behavior, type ReceiveOptions, receive, type Terminated } from './actor/behavior.js';
 export { ActorStoppedError, AskTimeoutError, MessageDroppedError } from './actor/errors.js';

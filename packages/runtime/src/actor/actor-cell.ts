@@ -6,8 +6,10 @@ import type { DeadLetterReason } from '../system/events.js';
 import type { Clock } from '../time/clock.js';
 import type { ActorContext } from './actor-context.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
+import type { ActorStats, ActorStatus, ActorTreeNode } from './actor-stats.js';
 import type { Behavior, BehaviorInstance, Lifecycle, Terminated } from './behavior.js';
 import { UNHANDLED } from './behavior.js';
+import { Rare, type SystemMessage } from './cell-state.js';
 import type { Runnable } from './dispatcher.js';
 import { type ExitReason, NORMAL, SHUTDOWN } from './exit-reason.js';
 import type { Host } from './host.js';
@@ -23,54 +25,6 @@ import {
 import { TimerMessage, TimerScheduler, type Timers } from './timers.js';
 
 /** Lifecycle of an actor. */
-/**
- * - `running`: handling messages.
- * - `suspended`: exited (failed, or stopped itself) and waiting for its supervisor's decision or
- *   a restart backoff; messages keep queuing in its mailbox.
- * - `stopping`: draining its mailbox before it stops (graceful shutdown); new messages are refused.
- * - `stopped`: for good. Its ref stays valid: messages to it are dead letters.
- */
-export type ActorStatus = 'running' | 'suspended' | 'stopping' | 'stopped';
-
-/**
- * An actor's counters at one moment. Every message that entered the mailbox (`received`) is
- * eventually `processed`, `failed`, `unhandled`, evicted by the policy (in `dropped`), still
- * queued (`mailboxDepth`), or a dead letter when the actor stopped. `dropped` also counts
- * messages refused at the door (`mailboxFull` tells, `dropNewest`), which were never received.
- */
-export interface ActorStats {
-  readonly path: string;
-  readonly id: string;
-  readonly status: ActorStatus;
-  readonly received: number;
-  readonly processed: number;
-  readonly failed: number;
-  readonly unhandled: number;
-  readonly dropped: number;
-  readonly mailboxDepth: number;
-  readonly restarts: number;
-}
-
-/** A node of `system.tree()`: an actor's counters, its kind and its children. */
-export interface ActorTreeNode extends ActorStats {
-  readonly name: string;
-  readonly kind: 'worker' | 'supervisor';
-  /** What the behaviour chose to show (`receive`'s `describe` option), e.g. a topic's subscriptions. */
-  readonly details?: unknown;
-  readonly children: readonly ActorTreeNode[];
-}
-
-/** A system-lane message: handled before any user message. */
-type SystemMessage =
-  /**
-   * `exit`: the actor stops itself, or is stopped by someone other than its parent — an exit its
-   * supervisor answers (a permanent child comes back, as in OTP). Otherwise (its parent asked,
-   * or shutdown) it stops for good.
-   */
-  | { readonly kind: 'stop'; readonly reason: ExitReason; readonly exit: boolean }
-  | { readonly kind: 'terminated'; readonly signal: Terminated }
-  | { readonly kind: 'childExited'; readonly child: ActorCell<Message>; readonly reason: ExitReason };
-
 /** The mailbox entries: user messages, and timer envelopes checked for staleness on dequeue. */
 type Entry<M extends Message> = M | TimerMessage<M>;
 
@@ -682,23 +636,4 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
 function terminated(cell: ActorCell<Message>): Terminated {
   return { type: 'Terminated', ref: cell.self, reason: cell.exitReason };
-}
-
-/** The parts of a cell most actors never use: death watch, timers, logger, shutdown state. */
-class Rare<M extends Message> {
-  exitReason: ExitReason | null = null;
-  /** Who watches this actor, and whom it watches. */
-  watchers: Set<ActorCell<Message>> | null = null;
-  watching: Set<ActorCell<Message>> | null = null;
-  timers: TimerScheduler<M> | null = null;
-  logger: Logger | null = null;
-  nextChildName = 0;
-  /** Graceful stop: called once the mailbox is drained; the hard-stop timer; who awaits the stop. */
-  drained: (() => void) | null = null;
-  drainTimer: unknown = undefined;
-  stopWaiters: (() => void)[] | null = null;
-  terminating = false;
-  /** `ctx.pause`: requested during a handler, then the timer that ends it. */
-  pauseMs = 0;
-  pauseTimer: unknown = undefined;
 }

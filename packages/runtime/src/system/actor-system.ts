@@ -1,5 +1,6 @@
-import { ActorCell, type ActorStats, type ActorTreeNode } from '../actor/actor-cell.js';
+import { ActorCell } from '../actor/actor-cell.js';
 import type { ActorAddress, ActorRef, Message } from '../actor/actor-ref.js';
+import type { ActorStats, ActorTreeNode } from '../actor/actor-stats.js';
 import { AskTimeouts } from '../actor/ask-timeouts.js';
 import { type Behavior, receive } from '../actor/behavior.js';
 import { Dispatcher } from '../actor/dispatcher.js';
