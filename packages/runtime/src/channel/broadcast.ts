@@ -1,4 +1,4 @@
-import { closeWhenCollected, forget, releaseSender, SenderToken, trackSender } from './handle-registry.js';
+import { closeWhenCollected, forget, SenderHandle } from './handle-registry.js';
 import { validateCapacity } from './overflow.js';
 import {
   type BroadcastRecvResult,
@@ -43,15 +43,10 @@ export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastRe
 }
 
 /** The sending half of a {@link broadcast} channel. */
-export class BroadcastSender<T> {
-  readonly #channel: BroadcastChannel<T>;
-  readonly #token: SenderToken;
-
+export class BroadcastSender<T> extends SenderHandle<BroadcastChannel<T>> {
   /** @internal Use {@link broadcast}. */
   constructor(channel: BroadcastChannel<T>) {
-    this.#channel = channel;
-    this.#token = new SenderToken(channel);
-    trackSender(this, this.#token);
+    super(channel);
   }
 
   /**
@@ -60,37 +55,31 @@ export class BroadcastSender<T> {
    * no receiver, the channel is closed, or this sender was closed; the value is not kept.
    */
   send(value: T): number {
-    return this.#token.released ? 0 : this.#channel.send(value);
+    return this.token.released ? 0 : this.channel.send(value);
   }
 
   /** A new receiver that sees the values sent from now on. */
   subscribe(): BroadcastReceiver<T> {
-    return new BroadcastReceiver(this.#channel);
+    return new BroadcastReceiver(this.channel);
   }
 
   /** Another sender on the same channel. Throws `TypeError` if this sender is closed. */
   clone(): BroadcastSender<T> {
-    if (this.#token.released) throw new TypeError('cannot clone a closed BroadcastSender');
-    this.#channel.senders++;
-    return new BroadcastSender(this.#channel);
-  }
-
-  /** Closes this sender (idempotent); the channel closes with its last sender. */
-  close(): void {
-    releaseSender(this.#token);
+    this.claimClone('BroadcastSender');
+    return new BroadcastSender(this.channel);
   }
 
   /** Receivers subscribed now. */
   get receiverCount(): number {
-    return this.#channel.receivers;
+    return this.channel.receivers;
   }
 
   get isClosed(): boolean {
-    return this.#channel.closed;
+    return this.channel.closed;
   }
 
   get capacity(): number {
-    return this.#channel.capacity;
+    return this.channel.capacity;
   }
 }
 

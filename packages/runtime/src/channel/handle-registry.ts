@@ -48,3 +48,33 @@ export function closeWhenCollected(handle: object, closable: { close(): void }):
 export function forget(closable: { close(): void }): void {
   others.unregister(closable);
 }
+
+/**
+ * What every sender handle shares: its claim on the channel's sender count, released by
+ * `close()` or when the handle is collected, and the check that a closed handle is not cloned.
+ * Not exported from the package; the public Sender classes extend it.
+ */
+export abstract class SenderHandle<C extends SenderCount> {
+  protected readonly channel: C;
+  protected readonly token: SenderToken;
+
+  protected constructor(channel: C) {
+    this.channel = channel;
+    this.token = new SenderToken(channel);
+    trackSender(this, this.token);
+  }
+
+  /**
+   * Closes this sender. Idempotent. The channel closes when its last open sender closes; values
+   * already buffered are still delivered.
+   */
+  close(): void {
+    releaseSender(this.token);
+  }
+
+  /** Counts one more sender for a clone; throws `TypeError` if this one is closed. */
+  protected claimClone(kind: string): void {
+    if (this.token.released) throw new TypeError(`cannot clone a closed ${kind}`);
+    this.channel.senders++;
+  }
+}

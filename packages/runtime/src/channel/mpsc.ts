@@ -1,5 +1,5 @@
 import { BoundedQueue, type BoundedQueueOptions } from './bounded-queue.js';
-import { closeWhenCollected, forget, releaseSender, SenderToken, trackSender } from './handle-registry.js';
+import { closeWhenCollected, forget, SenderHandle } from './handle-registry.js';
 import { QueueChannel as Channel } from './queue-channel.js';
 import type { RecvResult, SendResult, TryRecvResult, TrySendResult, WaitOptions } from './results.js';
 
@@ -43,15 +43,10 @@ export function mpsc<T>(capacity: number, options?: MpscOptions<T>): [Sender<T>,
  * The sending half of an {@link mpsc} channel. Clone it for each producer; the channel closes
  * when every clone has been closed (or the receiver closed it).
  */
-export class Sender<T> {
-  readonly #channel: Channel<T>;
-  readonly #token: SenderToken;
-
+export class Sender<T> extends SenderHandle<Channel<T>> {
   /** @internal Use {@link mpsc}. */
   constructor(channel: Channel<T>) {
-    this.#channel = channel;
-    this.#token = new SenderToken(channel);
-    trackSender(this, this.#token);
+    super(channel);
   }
 
   /**
@@ -65,7 +60,7 @@ export class Sender<T> {
    * Never throws, never allocates a promise.
    */
   trySend(value: T): TrySendResult<T> {
-    return this.#token.released ? { ok: false, reason: 'closed', value } : this.#channel.trySend(value);
+    return this.token.released ? { ok: false, reason: 'closed', value } : this.channel.trySend(value);
   }
 
   /**
@@ -77,43 +72,34 @@ export class Sender<T> {
    * policies it never waits and resolves like {@link Sender.trySend}. Never rejects.
    */
   send(value: T, options?: WaitOptions): Promise<SendResult<T>> {
-    if (this.#token.released) return Promise.resolve({ ok: false, reason: 'closed', value });
-    return this.#channel.send(value, options?.signal);
+    if (this.token.released) return Promise.resolve({ ok: false, reason: 'closed', value });
+    return this.channel.send(value, options?.signal);
   }
 
   /** Another sender on the same channel. Throws `TypeError` if this sender is closed. */
   clone(): Sender<T> {
-    if (this.#token.released) throw new TypeError('cannot clone a closed Sender');
-    this.#channel.senders++;
-    return new Sender(this.#channel);
-  }
-
-  /**
-   * Closes this sender. Idempotent. The channel closes when the last open sender closes;
-   * values already buffered are still delivered.
-   */
-  close(): void {
-    releaseSender(this.#token);
+    this.claimClone('Sender');
+    return new Sender(this.channel);
   }
 
   /** Whether the channel is closed (by the receiver, or by the last sender). */
   get isClosed(): boolean {
-    return this.#channel.closed;
+    return this.channel.closed;
   }
 
   /** Values buffered now. */
   get length(): number {
-    return this.#channel.queue.length;
+    return this.channel.queue.length;
   }
 
   /** The channel's capacity, as given to {@link mpsc}. */
   get capacity(): number {
-    return this.#channel.queue.capacity;
+    return this.channel.queue.capacity;
   }
 
   /** Values discarded by the overflow policy so far (always 0 under `block`). */
   get dropped(): number {
-    return this.#channel.queue.dropped;
+    return this.channel.queue.dropped;
   }
 }
 

@@ -1,4 +1,4 @@
-import { closeWhenCollected, forget, releaseSender, SenderToken, trackSender } from './handle-registry.js';
+import { closeWhenCollected, forget, SenderHandle } from './handle-registry.js';
 import {
   OK,
   type Ok,
@@ -44,15 +44,10 @@ export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
 }
 
 /** The sending half of a {@link watch} channel. */
-export class WatchSender<T> {
-  readonly #channel: WatchChannel<T>;
-  readonly #token: SenderToken;
-
+export class WatchSender<T> extends SenderHandle<WatchChannel<T>> {
   /** @internal Use {@link watch}. */
   constructor(channel: WatchChannel<T>) {
-    this.#channel = channel;
-    this.#token = new SenderToken(channel);
-    trackSender(this, this.#token);
+    super(channel);
   }
 
   /**
@@ -61,8 +56,8 @@ export class WatchSender<T> {
    * been closed.
    */
   send(value: T): WatchSendResult<T> {
-    if (this.#token.released) return { ok: false, reason: 'closed', value };
-    this.#channel.publish(value);
+    if (this.token.released) return { ok: false, reason: 'closed', value };
+    this.channel.publish(value);
     return OK;
   }
 
@@ -73,41 +68,35 @@ export class WatchSender<T> {
    * is not called and the result is `closed` carrying the current value.
    */
   sendModify(fn: (current: T) => T): WatchSendResult<T> {
-    const current = this.#channel.value;
-    if (this.#token.released) return { ok: false, reason: 'closed', value: current };
-    this.#channel.publish(fn(current));
+    const current = this.channel.value;
+    if (this.token.released) return { ok: false, reason: 'closed', value: current };
+    this.channel.publish(fn(current));
     return OK;
   }
 
   /** The current value, without marking anything seen. */
   borrow(): T {
-    return this.#channel.value;
+    return this.channel.value;
   }
 
   /** A new receiver that has seen the current value. */
   subscribe(): WatchReceiver<T> {
-    return new WatchReceiver(this.#channel, this.#channel.version);
+    return new WatchReceiver(this.channel, this.channel.version);
   }
 
   /** Another sender on the same channel. Throws `TypeError` if this sender is closed. */
   clone(): WatchSender<T> {
-    if (this.#token.released) throw new TypeError('cannot clone a closed WatchSender');
-    this.#channel.senders++;
-    return new WatchSender(this.#channel);
-  }
-
-  /** Closes this sender (idempotent); the channel closes with its last sender. */
-  close(): void {
-    releaseSender(this.#token);
+    this.claimClone('WatchSender');
+    return new WatchSender(this.channel);
   }
 
   /** Receivers open now. */
   get receiverCount(): number {
-    return this.#channel.receivers;
+    return this.channel.receivers;
   }
 
   get isClosed(): boolean {
-    return this.#channel.closed;
+    return this.channel.closed;
   }
 }
 
