@@ -8,7 +8,7 @@ import type { TimerScheduler } from './timers.js';
 /**
  * The state of an actor cell beyond its hot fields.
  *
- * @internal Not exported from the package.
+ * Internal: not exported from the package.
  */
 
 /** A system-lane message: handled before any user message. */

@@ -3,7 +3,7 @@
  * `Drop` for tokio's senders and receivers). Best effort: finalizers run at the collector's
  * pace, so code should still close handles explicitly.
  *
- * @internal Not exported from the package.
+ * Internal: not exported from the package.
  */
 
 /** The part of a channel that counts its open senders. */
