@@ -4,6 +4,8 @@ import type { Clock } from '../time/clock.js';
 export interface Deadline {
   deadline: number;
   settled: boolean;
+  /** The queue it waits in (set by `add`). */
+  queue: unknown;
   /** Called once when the deadline passes unsettled. */
   expire(): void;
 }
@@ -43,6 +45,7 @@ export class AskTimeouts {
       this.fifos.set(timeoutMs, fifo);
     }
     fifo.push(entry);
+    entry.queue = fifo;
     this.pending++;
     if (entry.deadline < this.armedFor) this.arm(entry.deadline);
     else if (!this.refed) this.setRef(true);
@@ -53,7 +56,10 @@ export class AskTimeouts {
    * is unref'd — checked once per event-loop turn rather than per ask, since toggling a Node
    * timer's ref costs a native call.
    */
-  settled(): void {
+  settled(entry: Deadline): void {
+    // Asks usually settle in the order they were made: drop settled heads now, so a burst of
+    // asks inside one event-loop turn does not pile up here.
+    (entry.queue as Fifo | null)?.dropSettled();
     if (--this.pending === 0 && !this.idleCheckScheduled) {
       this.idleCheckScheduled = true;
       setImmediate(this.checkIdle);

@@ -63,6 +63,7 @@ let replies = 0;
 class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
   deadline = 0;
   settled = false;
+  queue: unknown = null;
   private readonly n = ++replies;
 
   constructor(
@@ -91,7 +92,7 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
       return;
     }
     this.settled = true;
-    this.host.asks.settled();
+    this.host.asks.settled(this);
     this.resolve(message);
   }
 
@@ -113,14 +114,14 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
   fail(error: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    this.host.asks.settled();
+    this.host.asks.settled(this);
     this.reject(error);
   }
 
   expire(): void {
     if (this.settled) return;
     this.settled = true;
-    this.host.asks.settled();
+    this.host.asks.settled(this);
     this.reject(new AskTimeoutError(this.target, this.timeoutMs));
   }
 }
