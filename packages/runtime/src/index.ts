@@ -69,6 +69,7 @@ export type {
   DeadLetter,
   DeadLetterReason,
   EventStream,
+  MessageDropped,
   SupervisorEscalated,
   SystemEvent,
 } from './system/events.js';

@@ -5,6 +5,7 @@ import {
   type DeadLetter,
   type Message,
   receive,
+  type SystemEvent,
 } from '@troupe/runtime';
 import { settle, TestProbe } from '@troupe/runtime/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -278,6 +279,33 @@ describe('backpressure through a pipeline (ctx.send)', () => {
     forwarder.tell({ type: 'n', n: 7 });
     expect(await probe.expectMessage()).toEqual({ type: 'n', n: 7 });
     expect(deadLetters.map((d) => [d.reason, d.recipient])).toEqual([['stopped', '/user/target']]);
+  });
+});
+
+describe('MessageDropped', () => {
+  it('every message a full mailbox turns away or its policy discards is published with the policy, then dead-lettered', async () => {
+    const events: Extract<SystemEvent, { type: 'MessageDropped' | 'DeadLetter' }>[] = [];
+    system.events.subscribe((e) => {
+      if (e.type === 'MessageDropped' || e.type === 'DeadLetter') events.push(e);
+    });
+    const gate = deferred();
+    const strict = system.spawn(recorder([], gate), { name: 'strict', mailbox: { capacity: 1 } });
+    const sliding = system.spawn(recorder([], gate), {
+      name: 'sliding',
+      mailbox: { capacity: 1, overflow: 'dropOldest' },
+    });
+    for (const ref of [strict, sliding]) ref.tell({ type: 'n', n: 0 });
+    await settle(system);
+    for (const ref of [strict, sliding]) for (const n of [1, 2]) ref.tell({ type: 'n', n });
+    expect(
+      events.map((e) => [e.type, e.type === 'MessageDropped' ? e.policy : e.reason, (e.message as Num).n]),
+    ).toEqual([
+      ['MessageDropped', 'block', 2],
+      ['DeadLetter', 'mailboxFull', 2],
+      ['MessageDropped', 'dropOldest', 1],
+      ['DeadLetter', 'dropped', 1],
+    ]);
+    gate.resolve();
   });
 });
 

@@ -290,12 +290,22 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   private deliverTimer(envelope: TimerMessage<M>): void {
     if (this.status !== 'running') return;
     const r = this.mailbox.trySend(envelope);
-    if (!r.ok && r.reason === 'full') this.deadLetter('mailboxFull', envelope.message);
+    if (!r.ok && r.reason === 'full') this.drop(envelope.message);
   }
 
   private onPolicyDrop(entry: Entry<M>): void {
+    this.drop(entry instanceof TimerMessage ? entry.message : entry);
+  }
+
+  /**
+   * A full mailbox turned `message` away (a `tell` under `block`) or its policy discarded it:
+   * counted, published as `MessageDropped`, and as a dead letter (`mailboxFull` / `dropped`).
+   */
+  drop(message: unknown): void {
     this.dropped++;
-    this.deadLetter('dropped', entry instanceof TimerMessage ? entry.message : entry);
+    const policy = this.mailbox.queue.overflow;
+    this.host.publishDropped(this, message, policy);
+    this.deadLetter(policy === 'block' ? 'mailboxFull' : 'dropped', message);
   }
 
   /** @internal Publishes a dead letter addressed to this actor. */

@@ -1,3 +1,4 @@
+import type { OverflowPolicy } from '../channel/overflow.js';
 import type { Logger } from '../logger.js';
 import type { DeadLetterReason } from '../system/events.js';
 import type { Clock } from '../time/clock.js';
@@ -26,6 +27,7 @@ export interface Host {
   publishStopped(actor: ActorInfo, reason: ExitReason): void;
   publishRestarted(actor: ActorInfo & { readonly restarts: number }, reason: ExitReason): void;
   publishEscalated(actor: ActorInfo, error: unknown): void;
+  publishDropped(actor: ActorInfo, message: unknown, policy: OverflowPolicy): void;
 }
 
 /** What the host reports about an actor. */

@@ -40,8 +40,7 @@ export class LocalRef<M extends Message> implements ActorRef<M> {
     if (r === OK) return;
     if (r.ok) return;
     if (r.reason === 'full') {
-      cell.dropped++;
-      cell.deadLetter('mailboxFull', message);
+      cell.drop(message);
     } else if (r.reason === 'closed') {
       cell.deadLetter('stopped', message);
     } // 'dropped': the mailbox policy already counted and dead-lettered it

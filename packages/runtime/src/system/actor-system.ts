@@ -8,6 +8,7 @@ import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
 import type { ActorInfo, Host } from '../actor/host.js';
 import { LocalRef } from '../actor/local-ref.js';
 import type { SpawnOptions } from '../actor/spawn-options.js';
+import type { OverflowPolicy } from '../channel/overflow.js';
 import { type IdGenerator, nanoIds } from '../ids.js';
 import { defaultLogger, type Logger } from '../logger.js';
 import { type Clock, systemClock } from '../time/clock.js';
@@ -259,6 +260,10 @@ class SystemHost implements Host {
         reason,
       });
     }
+  }
+
+  publishDropped(cell: ActorInfo, message: unknown, policy: OverflowPolicy): void {
+    if (this.events.active) this.events.publish({ type: 'MessageDropped', path: cell.path, message, policy });
   }
 
   publishEscalated(cell: ActorInfo, error: unknown): void {

@@ -1,4 +1,5 @@
 import type { ExitReason } from '../actor/exit-reason.js';
+import type { OverflowPolicy } from '../channel/overflow.js';
 
 /** Why a message could not be delivered or processed. */
 export type DeadLetterReason =
@@ -73,6 +74,18 @@ export interface SupervisorEscalated {
   readonly error: unknown;
 }
 
+/**
+ * A full mailbox turned a message away (a `tell` under `block`) or its overflow policy
+ * discarded one. Always followed by the matching `DeadLetter` (`mailboxFull` or `dropped`), so
+ * dead-letter accounting stays complete; this event adds the policy, for dashboards.
+ */
+export interface MessageDropped {
+  readonly type: 'MessageDropped';
+  readonly path: string;
+  readonly message: unknown;
+  readonly policy: OverflowPolicy;
+}
+
 /** Every event the runtime publishes on `system.events`. */
 export type SystemEvent =
   | ActorStarted
@@ -80,6 +93,7 @@ export type SystemEvent =
   | ActorFailed
   | ActorRestarted
   | SupervisorEscalated
+  | MessageDropped
   | DeadLetter;
 
 /**
