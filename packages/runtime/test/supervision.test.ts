@@ -451,7 +451,7 @@ describe('shutdown', () => {
     expect(events.filter((e) => e.type === 'DeadLetter')).toEqual([]);
   });
 
-  it('a child that cannot drain within its shutdownMs is stopped hard; what is queued becomes shutdown dead letters', async () => {
+  it('a child that cannot drain within its shutdownMs is stopped hard; what is queued or still in its handler becomes shutdown dead letters', async () => {
     const stuck = receive<null, WorkerMsg>(null, async (s) => {
       await new Promise<void>(() => {}); // never finishes
       return s;
@@ -477,6 +477,7 @@ describe('shutdown', () => {
       .map((e) => [(e as { reason: string }).reason, (e as { message: { n: number } }).message.n]);
     expect(dead).toEqual([
       ['stopped', 99],
+      ['shutdown', 0], // abandoned in its handler by the hard stop
       ['shutdown', 1],
       ['shutdown', 2],
     ]);

@@ -55,6 +55,8 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   private systemLane: SystemMessage[] | null = null;
   private childCells: Map<string, ActorCell<Message>> | null = null;
   private pendingSends: Promise<void>[] | null = null;
+  /** The message whose async handler has not settled yet (null when none). */
+  private inFlight: unknown = null;
   private cachedPath: string | null = null;
   private cachedId: string | null = null;
   /** What most actors never need, allocated on first use so idle actors stay small. */
@@ -253,8 +255,10 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   // ---- messaging --------------------------------------------------------------------------
 
   send<T extends Message>(ref: ActorRef<T>, message: T): void {
-    if (ref === (this.self as unknown as ActorRef<T>)) {
-      ref.tell(message); // waiting for room in one's own mailbox would never end
+    if (ref === (this.self as unknown as ActorRef<T>) || this.instance === null) {
+      // Waiting for room in one's own mailbox would never end; and from a stop or restart hook
+      // (the incarnation is already over) there is no next message to hold back: a tell.
+      ref.tell(message);
       return;
     }
     const r = ref.trySend(message);
@@ -367,10 +371,12 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       this.deadLetter('unhandled', message);
     } else {
       this.busy = true;
+      this.inFlight = message;
       const incarnation = this.instance;
       result.then(
         () => {
           if (this.instance !== incarnation) return;
+          this.inFlight = null;
           this.processed++;
           if (this.pendingSends !== null) this.awaitPendingSends();
           else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
@@ -378,6 +384,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
         },
         (error: unknown) => {
           if (this.instance !== incarnation) return;
+          this.inFlight = null;
           this.busy = false;
           this.fail(error, message);
         },
@@ -536,8 +543,15 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     this.fail(error, undefined);
   }
 
-  /** Children (reverse start order), timers, pending sends and the incarnation's stop hook. */
+  /**
+   * Children (reverse start order), timers, pending sends and the incarnation's stop hook. A
+   * message whose async handler is still running is abandoned (its outcome is ignored), so it
+   * becomes a dead letter: nothing that was received disappears uncounted.
+   */
   private stopIncarnation(reason: ExitReason, restarting: boolean): void {
+    const interrupted = this.inFlight;
+    this.inFlight = null;
+    if (interrupted !== null) this.deadLetter(this.host.shuttingDown ? 'shutdown' : 'stopped', interrupted);
     const children = this.children;
     for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
     this.rare?.timers?.cancelAll();

@@ -52,6 +52,7 @@ export interface ActorContext<M extends Message> {
    * waits for room — and this actor takes its next message only after every such pending send
    * is queued. A chain of actors that forward with `ctx.send` therefore slows its producer
    * instead of dropping. A target that is stopped makes the message a dead letter (`stopped`).
+   * Sending to itself, or from an `onStop`/`onRestart` hook, is a plain `tell`.
    *
    * **Deadlock.** Two actors that `ctx.send` to each other (a cycle) through full mailboxes
    * wait for each other forever. Break cycles with `tell` (dead letter when full) or a

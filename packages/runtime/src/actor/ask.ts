@@ -14,8 +14,9 @@ import { LocalRef } from './local-ref.js';
  *   `AskTimeoutError`, and a reply that still comes is a dead letter (`lateReply`). All asks
  *   share one coarse timer; a pending ask never keeps the process alive by itself… except
  *   until its own timeout.
- * - **Full mailbox.** Under `block` the request waits for room (within the timeout); under
- *   `dropNewest` a refused request rejects with `MessageDroppedError`.
+ * - **Full mailbox.** Under `block` the request waits for room (within the timeout: a request
+ *   still waiting when the ask times out is withdrawn, never delivered); under `dropNewest` a
+ *   refused request rejects with `MessageDroppedError`.
  * - **Stopped target.** Rejects with `ActorStoppedError`.
  * - Never throws synchronously: every problem is a rejection.
  */
@@ -47,7 +48,11 @@ export function ask<M extends Message, R extends Message>(
     if (r.ok) return;
     if (r.reason === 'closed') reply.fail(new ActorStoppedError(cell.path));
     else if (r.reason === 'dropped') reply.fail(new MessageDroppedError(cell.path));
-    else ref.send(r.value).catch((error: unknown) => reply.fail(error));
+    else {
+      // Wait for room, but only within the timeout: expiring withdraws the request.
+      reply.withdraw = new AbortController();
+      ref.send(r.value, { signal: reply.withdraw.signal }).catch((error: unknown) => reply.fail(error));
+    }
   });
 }
 
@@ -64,6 +69,8 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
   deadline = 0;
   settled = false;
   queue: unknown = null;
+  /** Set while the request waits for mailbox room: aborting it withdraws the request. */
+  withdraw: AbortController | null = null;
   private readonly n = ++replies;
 
   constructor(
@@ -92,6 +99,7 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
       return;
     }
     this.settled = true;
+    this.withdraw = null;
     this.host.asks.settled(this);
     this.resolve(message);
   }
@@ -114,14 +122,19 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
   fail(error: unknown): void {
     if (this.settled) return;
     this.settled = true;
+    this.withdraw = null;
     this.host.asks.settled(this);
     this.reject(error);
   }
 
+  /** The timeout passed: rejects, and withdraws the request if it still waits for room. */
   expire(): void {
     if (this.settled) return;
     this.settled = true;
     this.host.asks.settled(this);
+    const withdraw = this.withdraw;
+    this.withdraw = null;
+    withdraw?.abort();
     this.reject(new AskTimeoutError(this.target, this.timeoutMs));
   }
 }

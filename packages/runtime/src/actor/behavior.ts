@@ -10,11 +10,11 @@ export interface Terminated {
   readonly reason: ExitReason;
 }
 
-/** @internal Returned by a behaviour instance for a message it did not accept. */
+/** Returned by a behaviour instance for a message it did not accept (runtime-internal; not exported). */
 export const UNHANDLED: unique symbol = Symbol('unhandled');
 
 /**
- * @internal What the runtime drives: one started incarnation of a behaviour. `handle` returns
+ * What the runtime drives (runtime-internal; not exported): one started incarnation of a behaviour. `handle` returns
  * `undefined` when done, a promise when it continues asynchronously (the actor takes no other
  * message until it settles), or `UNHANDLED`. A throw or rejection is a failure of the actor.
  */
@@ -34,7 +34,7 @@ export interface BehaviorInstance<M extends Message> {
   describe?(): unknown;
 }
 
-/** @internal A child as its supervisor sees it. */
+/** A child as its supervisor sees it (runtime-internal; not exported). */
 export interface SupervisedChild {
   readonly name: string;
   readonly status: 'running' | 'suspended' | 'stopping' | 'stopped';
@@ -50,7 +50,7 @@ export interface SupervisedChild {
 }
 
 /**
- * @internal What an incarnation may ask of the runtime beyond its `ActorContext`.
+ * What an incarnation may ask of the runtime beyond its `ActorContext` (runtime-internal).
  */
 export interface Lifecycle {
   readonly clock: Clock;
@@ -65,8 +65,12 @@ export interface Lifecycle {
  * from scratch at each restart). Make one with {@link receive} or `fromMachine`.
  */
 export interface Behavior<M extends Message> {
-  /** @internal Starts an incarnation. A throw here is a failure of the actor at start. */
-  readonly start: (ctx: ActorContext<M>, lifecycle: Lifecycle) => BehaviorInstance<M>;
+  /**
+   * Starts an incarnation; called by the runtime at spawn and at each restart (not by users).
+   * A throw here is a failure of the actor at start. (A method, so that a `Behavior<Narrow>`
+   * can stand where a `Behavior<Message>` is expected, e.g. in child specs.)
+   */
+  start(ctx: ActorContext<M>, lifecycle: Lifecycle): BehaviorInstance<M>;
 }
 
 /** Options of {@link receive}. */

@@ -159,9 +159,11 @@ export class ActorSystem {
   /**
    * Graceful shutdown: stops every actor, children before parents and siblings in reverse start
    * order; each refuses new messages and drains its mailbox within its `shutdownMs` before it is
-   * stopped hard, so what is still queued then becomes a dead letter (`shutdown`). Producers
-   * waiting on full mailboxes are released with `ActorStoppedError`. Resolves once everything
-   * has stopped, within `timeoutMs`. Idempotent: every call returns the same promise.
+   * stopped hard, so what is still queued (or still being handled) then becomes a dead letter
+   * (`shutdown`); messages offered once an actor has begun stopping are refused (`tell`: a
+   * `stopped` dead letter; `send`: `ActorStoppedError`). Producers waiting on full mailboxes
+   * are released with `ActorStoppedError`. Resolves once everything has stopped, within
+   * `timeoutMs`. Idempotent: every call returns the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.#shutdown === null) {

@@ -3,7 +3,7 @@ import type { OverflowPolicy } from '../channel/overflow.js';
 
 /** Why a message could not be delivered or processed. */
 export type DeadLetterReason =
-  /** Sent to an actor that is stopped (or stopped before processing it). */
+  /** Sent to an actor that is stopped (or stopped before processing it, or while handling it). */
   | 'stopped'
   /** The behaviour did not accept it in its current state (an XState event with no transition). */
   | 'unhandled'
@@ -13,7 +13,7 @@ export type DeadLetterReason =
   | 'dropped'
   /** A reply to an `ask` that had already timed out. */
   | 'lateReply'
-  /** Still queued when its actor was stopped by system shutdown. */
+  /** Still queued (or still being handled) when its actor was stopped hard by system shutdown. */
   | 'shutdown'
   /** The message whose handler failed. */
   | 'failed'

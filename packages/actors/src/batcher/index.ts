@@ -1,0 +1,1 @@
+export { type Batch, type BatchAged, type BatcherMsg, type BatcherOptions, batcher } from './batcher.js';

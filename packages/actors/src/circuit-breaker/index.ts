@@ -1,0 +1,12 @@
+export {
+  type Call,
+  type CallResult,
+  CallTimeoutError,
+  CircuitBreaker,
+  type CircuitBreakerMsg,
+  type CircuitBreakerOptions,
+  CircuitOpenError,
+  type CircuitState,
+  type CircuitStateChanged,
+  circuitBreaker,
+} from './circuit-breaker.js';
