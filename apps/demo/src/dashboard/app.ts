@@ -42,6 +42,8 @@ export interface DashboardApp {
   readonly metrics: ActorRef<TopicMessage<MetricEvent>>;
   /** Paths of the actors a user may crash or slow down. */
   readonly workers: readonly string[];
+  /** The subset of `workers` that subscribe to the topic (the ones worth slowing down). */
+  readonly subscribers: readonly string[];
   /** The last summaries (newest last), at most 120. */
   readonly summaries: readonly Summary[];
   /** The last dead letters (newest last), at most 50. */
@@ -162,6 +164,7 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
       return metrics();
     },
     workers: WORKERS,
+    subscribers: WORKERS.filter((path) => path.includes('/subscribers/')),
     summaries,
     deadLetters,
     onSummary(listener) {
@@ -187,8 +190,15 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
       if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 100_000) {
         return { ok: false, error: 'count must be an integer from 1 to 100000' };
       }
+      // Publish with backpressure (as a real producer would), so the burst reaches the
+      // subscribers: fast ones keep up, a slow one lags and is told how much it missed.
       const topicRef = metrics();
-      for (let i = 0; i < count; i++) topicRef.tell({ type: 'Request', path: '/flood', latencyMs: 1 });
+      void (async () => {
+        for (let i = 0; i < count; i++) {
+          const event: MetricEvent = { type: 'Request', path: '/flood', latencyMs: 1 };
+          if (!topicRef.trySend(event).ok) await topicRef.send(event).catch(() => {});
+        }
+      })();
       return { ok: true };
     },
     topicStats: () => Topic.stats(metrics()),

@@ -1,5 +1,5 @@
 import { Topic, topic } from '@troupe/actors';
-import { type ActorRef, ActorSystem, fromMachine, receive, supervisor } from '@troupe/runtime';
+import { type ActorRef, ActorSystem, fromMachine, supervisor } from '@troupe/runtime';
 import { assign, setup } from 'xstate';
 
 type Reading = { type: 'Reading'; sensor: string; celsius: number };

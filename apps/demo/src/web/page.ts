@@ -1,0 +1,390 @@
+/**
+ * The demo's live page: one self-contained HTML document (inline CSS and JS, no external
+ * resources). It listens to `/events` (Server-Sent Events, one JSON snapshot per message) and
+ * draws the metric charts (inline SVG), the supervision tree and the recent dead letters.
+ * Buttons post to `/api/crash`, `/api/slow` and `/api/flood`.
+ *
+ * Every value the page shows from a snapshot goes in through `textContent` or an attribute,
+ * never through `innerHTML`: dead-letter previews are arbitrary text.
+ *
+ * Stable `data-testid`s (for the browser test and for anyone scripting the page):
+ * `status`, `charts`, `<metric>-latest` (requests, latency, db, errors, missed), `<metric>-chart`,
+ * `tree`, `node-<path>`, `status-<path>`, `restarts-<path>`, `mailbox-<path>`, `dropped-<path>`,
+ * `delivered-<subscriber path>`, `missed-<subscriber path>`, `crash-<path>`, `slow-<path>`,
+ * `flood`, `action-result`, `dead-letters`, `dead-letters-total`.
+ */
+import { createHash } from 'node:crypto';
+
+const STYLE = `
+:root {
+  --bg: #f6f7f9; --card: #ffffff; --ink: #1b1f24; --muted: #5b6470; --line: #d9dde3;
+  --accent: #1f5fbf; --ok: #1d7a3a; --warn: #a15c00; --bad: #b3261e;
+  --mono: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink);
+  font: 14px/1.45 system-ui, "DejaVu Sans", "Segoe UI", sans-serif; }
+header { display: flex; align-items: baseline; gap: 16px; flex-wrap: wrap;
+  padding: 14px 24px; background: var(--card); border-bottom: 1px solid var(--line); }
+header h1 { font-size: 18px; margin: 0; }
+header p { margin: 0; color: var(--muted); }
+#status { margin-left: auto; font-weight: 600; }
+#status[data-state="live"] { color: var(--ok); }
+#status[data-state="down"] { color: var(--bad); }
+main { padding: 16px 24px 32px; display: grid; grid-template-columns: minmax(0, 1fr); gap: 16px; max-width: 1280px; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+section > h2 { font-size: 15px; margin: 0 0 10px; display: flex; align-items: center; gap: 12px; }
+section > h2 .hint { font-weight: 400; color: var(--muted); font-size: 13px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr)); gap: 12px; }
+figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px 6px; }
+figcaption { display: flex; justify-content: space-between; align-items: baseline; color: var(--muted); }
+figcaption output { font: 600 20px var(--mono); color: var(--ink); }
+figcaption output small { font-size: 12px; font-weight: 400; color: var(--muted); }
+svg.chart { display: block; width: 100%; height: 64px; margin-top: 4px; overflow: visible; }
+svg.chart .grid { stroke: var(--line); stroke-width: 1; }
+svg.chart .area { stroke: none; opacity: 0.12; }
+svg.chart .line { fill: none; stroke-width: 1.75; stroke-linejoin: round; }
+svg.chart .dot { stroke-width: 6; stroke-linecap: round; }
+
+.axis { display: flex; justify-content: space-between; font: 11px var(--mono); color: var(--muted); }
+.scroll { overflow-x: auto; }
+/* The tree: nested lists whose rows share one column grid (the name column shrinks as it nests). */
+.tree, .tree ul { list-style: none; margin: 0; padding: 0; font-family: var(--mono); font-size: 13px; }
+.tree ul { margin-left: 9px; padding-left: 12px; border-left: 1px dashed #c3c9d2; }
+.row { --depth: 0; display: grid; align-items: center; column-gap: 8px; padding: 3px 6px; border-radius: 4px;
+  grid-template-columns: calc(230px - var(--depth) * 22px) 92px 96px repeat(4, 78px) minmax(170px, 1fr); }
+@media (max-width: 1000px) {
+  .row { column-gap: 6px;
+    grid-template-columns: calc(144px - var(--depth) * 22px) 82px 80px repeat(4, 56px) minmax(140px, 1fr); }
+  .row.head { font-size: 11px; }
+}
+.tree .row:hover { background: #f0f3f7; }
+.row.head { font: 600 12px system-ui, "DejaVu Sans", sans-serif; color: var(--muted);
+  border-bottom: 1px solid var(--line); border-radius: 0; margin-bottom: 4px; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.name { font-weight: 700; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.badge { justify-self: start; font-size: 11px; padding: 0 7px; border-radius: 9px; border: 1px solid var(--line);
+  color: var(--muted); }
+.st-running { color: var(--ok); border-color: #a9d5b6; }
+.st-suspended { color: var(--warn); border-color: #e5c48f; }
+.st-stopping, .st-stopped { color: var(--bad); border-color: #e3a9a5; }
+.num.hot { color: var(--bad); font-weight: 700; }
+.actions { display: flex; gap: 6px; justify-content: flex-end; }
+button { font: 12px system-ui, "DejaVu Sans", sans-serif; padding: 3px 10px; border-radius: 5px;
+  border: 1px solid #b7bec8; background: #fff; color: var(--ink); cursor: pointer; }
+button:hover { background: #eef2f7; }
+button:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
+button.danger { border-color: #e3a9a5; color: var(--bad); }
+button[aria-pressed="true"] { background: #fff4e0; border-color: #e5c48f; color: var(--warn); }
+.tree ul.subs { margin: 0 0 4px 9px; padding: 0 0 0 12px; border-left: 1px dashed #c3c9d2; color: var(--muted);
+  font-size: 12px; }
+.subs b { color: var(--ink); font-weight: 600; }
+.controls { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 8px; }
+#result { color: var(--muted); font-size: 13px; }
+#result[data-ok="false"] { color: var(--bad); }
+table { width: 100%; border-collapse: collapse; font-size: 12px; }
+th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { color: var(--muted); font-weight: 600; }
+td.msg { font-family: var(--mono); max-width: 0; width: 55%; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; }
+td.count { text-align: right; font-variant-numeric: tabular-nums; }
+.dl { max-height: 320px; overflow: auto; }
+.empty { color: var(--muted); font-style: italic; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+`;
+
+// Plain ES2020 for the browser. No template literals here: this text sits inside one.
+const SCRIPT = `
+'use strict';
+var CHARTS = [
+  { key: 'requests', label: 'Requests / s', unit: '', color: '#1f5fbf', pick: function (s) { return s.requests; } },
+  { key: 'latency', label: 'Avg latency', unit: 'ms', color: '#7a3fb0', pick: function (s) { return s.avgLatencyMs; } },
+  { key: 'db', label: 'DB queries / s', unit: '', color: '#1d7a3a', pick: function (s) { return s.dbQueries; } },
+  { key: 'errors', label: 'Errors / s', unit: '', color: '#b3261e', pick: function (s) { return s.errors; } },
+  { key: 'missed', label: 'Missed (lagging)', unit: '', color: '#a15c00', pick: function (s) { return s.missed; } }
+];
+var SLOTS = 60, W = 300, H = 64, SVG = 'http://www.w3.org/2000/svg';
+var slowed = new Set();
+var treeKey = '';
+var cells = new Map();
+
+function el(tag, attrs, children) {
+  var node = document.createElement(tag);
+  for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
+  (children || []).forEach(function (c) { node.append(c); });
+  return node;
+}
+function svg(tag, attrs) {
+  var node = document.createElementNS(SVG, tag);
+  for (var k in attrs) node.setAttribute(k, attrs[k]);
+  return node;
+}
+function setText(node, text) { if (node && node.textContent !== text) node.textContent = text; }
+function fmt(n) { return typeof n === 'number' ? n.toLocaleString('en-US') : '-'; }
+
+// ---- charts ----
+var charts = {};
+function buildCharts() {
+  var box = document.getElementById('charts');
+  CHARTS.forEach(function (c) {
+    var out = el('output', { 'data-testid': c.key + '-latest', 'aria-live': 'off' }, ['-']);
+    var chart = svg('svg', { class: 'chart', viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none',
+      role: 'img', 'aria-label': c.label + ', last ' + SLOTS + ' seconds', 'data-testid': c.key + '-chart' });
+    chart.append(svg('line', { class: 'grid', x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5, 'vector-effect': 'non-scaling-stroke' }));
+    var area = svg('polygon', { class: 'area', fill: c.color });
+    var line = svg('polyline', { class: 'line', stroke: c.color, 'vector-effect': 'non-scaling-stroke' });
+    // The newest point, as a dot (also what shows while there is only one).
+    var dot = svg('line', { class: 'dot', stroke: c.color, 'vector-effect': 'non-scaling-stroke', visibility: 'hidden' });
+    chart.append(area, line, dot);
+    var max = el('span', {}, []);
+    var fig = el('figure', {}, [el('figcaption', {}, [el('span', {}, [c.label]), out]), chart,
+      el('div', { class: 'axis', 'aria-hidden': 'true' }, [max, el('span', {}, ['now'])])]);
+    box.append(fig);
+    charts[c.key] = { out: out, area: area, line: line, dot: dot, max: max, spec: c };
+  });
+}
+function drawCharts(summaries) {
+  var recent = summaries.slice(-SLOTS);
+  CHARTS.forEach(function (c) {
+    var ch = charts[c.key];
+    var values = recent.map(c.pick);
+    var last = values.length ? values[values.length - 1] : undefined;
+    setText(ch.out, last === undefined ? '-' : fmt(last) + (c.unit ? ' ' + c.unit : ''));
+    var top = Math.max(1, Math.max.apply(null, values.concat([0])) * 1.15);
+    setText(ch.max, values.length ? 'max ' + fmt(Math.max.apply(null, values)) + (c.unit ? ' ' + c.unit : '') : 'waiting for data');
+    var step = W / (SLOTS - 1);
+    var pts = values.map(function (v, i) {
+      var x = W - (values.length - 1 - i) * step;
+      var y = H - 2 - (v / top) * (H - 6);
+      return x.toFixed(1) + ',' + y.toFixed(1);
+    });
+    ch.line.setAttribute('points', pts.join(' '));
+    var lastPt = pts.length ? pts[pts.length - 1].split(',') : null;
+    ch.dot.setAttribute('visibility', lastPt ? 'visible' : 'hidden');
+    if (lastPt) {
+      ch.dot.setAttribute('x1', lastPt[0]); ch.dot.setAttribute('x2', lastPt[0]);
+      ch.dot.setAttribute('y1', lastPt[1]); ch.dot.setAttribute('y2', lastPt[1]);
+    }
+    ch.area.setAttribute('points', pts.length
+      ? (W - (values.length - 1) * step).toFixed(1) + ',' + H + ' ' + pts.join(' ') + ' ' + W + ',' + H : '');
+  });
+}
+
+// ---- supervision tree ----
+function flatten(node, out) { out.push(node.path); node.children.forEach(function (c) { flatten(c, out); }); return out; }
+function num(testid) { return el('span', { class: 'num', 'data-testid': testid }, ['0']); }
+function buildNode(node, workers, depth) {
+  var status = el('span', { class: 'badge', 'data-testid': 'status-' + node.path }, [node.status]);
+  var restarts = num('restarts-' + node.path);
+  var mailbox = num('mailbox-' + node.path);
+  var dropped = num('dropped-' + node.path);
+  var processed = num('processed-' + node.path);
+  var actions = el('span', { class: 'actions' }, []);
+  var row = el('div', { class: 'row' }, [
+    el('span', { class: 'name', title: node.path }, [node.name]),
+    el('span', { class: 'badge' }, [node.kind]),
+    status, restarts, mailbox, dropped, processed, actions
+  ]);
+  row.style.setProperty('--depth', String(depth));
+  if (workers.indexOf(node.path) >= 0) {
+    if (/\\/subscribers\\/[^/]+$/.test(node.path)) {
+      actions.append(el('button', { type: 'button', 'data-action': 'slow', 'data-path': node.path,
+        'data-testid': 'slow-' + node.path, 'aria-pressed': slowed.has(node.path) ? 'true' : 'false',
+        'aria-label': 'Make ' + node.path + ' slow (200 ms per message)' },
+        [slowed.has(node.path) ? 'reset speed' : 'make slow']));
+    }
+    actions.append(el('button', { type: 'button', class: 'danger', 'data-action': 'crash', 'data-path': node.path,
+      'data-testid': 'crash-' + node.path, 'aria-label': 'Crash ' + node.path }, ['crash']));
+  }
+  var li = el('li', { 'data-testid': 'node-' + node.path }, [row]);
+  var subs = null;
+  if (node.details && Array.isArray(node.details.subscriptions)) {
+    subs = el('ul', { class: 'subs', 'aria-label': node.name + ' subscriptions' }, []);
+    li.append(subs);
+  }
+  cells.set(node.path, { status: status, restarts: restarts, mailbox: mailbox,
+    dropped: dropped, processed: processed, subs: subs });
+  if (node.children.length) {
+    var ul = el('ul', {}, []);
+    node.children.forEach(function (c) { ul.append(buildNode(c, workers, depth + 1)); });
+    li.append(ul);
+  }
+  return li;
+}
+function updateNode(node) {
+  var c = cells.get(node.path);
+  if (c) {
+    setText(c.status, node.status);
+    c.status.className = 'badge st-' + node.status;
+    setText(c.restarts, fmt(node.restarts));
+    setText(c.mailbox, fmt(node.mailboxDepth));
+    c.mailbox.classList.toggle('hot', node.mailboxDepth > 100);
+    setText(c.dropped, fmt(node.dropped));
+    c.dropped.classList.toggle('hot', node.dropped > 0);
+    setText(c.processed, fmt(node.processed));
+    if (c.subs) {
+      var details = node.details;
+      c.subs.replaceChildren(el('li', {}, ['published ', el('b', {}, [fmt(details.published)]), ' event(s) to']));
+      details.subscriptions.forEach(function (s) {
+        var name = s.subscriber.split('/').pop();
+        c.subs.append(el('li', {}, ['\\u2192 ' + name + ': delivered ',
+          el('b', { 'data-testid': 'delivered-' + s.subscriber }, [fmt(s.delivered)]), ', missed ',
+          el('b', { 'data-testid': 'missed-' + s.subscriber }, [fmt(s.missed)])]));
+      });
+    }
+  }
+  node.children.forEach(updateNode);
+}
+function drawTree(tree, workers) {
+  var key = flatten(tree, []).join('|') + '#' + workers.join('|');
+  if (key !== treeKey) {
+    treeKey = key;
+    cells.clear();
+    var root = document.getElementById('tree');
+    root.replaceChildren(buildNode(tree, workers, 0));
+  }
+  updateNode(tree);
+}
+
+// ---- dead letters ----
+function drawDeadLetters(letters, total) {
+  setText(document.getElementById('dl-total'), fmt(total) + ' in all');
+  var body = document.getElementById('dl-body');
+  if (!letters.length) {
+    body.replaceChildren(el('tr', {}, [el('td', { colspan: '4', class: 'empty' }, ['none yet'])]));
+    return;
+  }
+  // Newest first; a run of identical letters (a flood) is one row with a count.
+  var groups = [];
+  letters.slice().reverse().forEach(function (d) {
+    var last = groups[groups.length - 1];
+    if (last && last.reason === d.reason && last.recipient === d.recipient && last.message === d.message) last.n++;
+    else groups.push({ reason: d.reason, recipient: d.recipient, message: d.message, n: 1 });
+  });
+  body.replaceChildren.apply(body, groups.map(function (g) {
+    return el('tr', {}, [el('td', {}, [g.reason]), el('td', {}, [g.recipient]),
+      el('td', { class: 'msg', title: g.message }, [g.message]), el('td', { class: 'count' }, [g.n > 1 ? '\\u00d7' + g.n : ''])]);
+  }));
+}
+
+// ---- commands ----
+function report(ok, text) {
+  var r = document.getElementById('result');
+  r.setAttribute('data-ok', ok ? 'true' : 'false');
+  setText(r, text);
+}
+function post(route, body, what) {
+  return fetch(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    .then(function (res) { return res.json().then(function (j) { return { res: res, json: j }; }); })
+    .then(function (r) {
+      if (r.res.ok) report(true, what + ': ok');
+      else report(false, what + ': ' + (r.json && r.json.error ? r.json.error : 'HTTP ' + r.res.status));
+      return r.res.ok;
+    })
+    .catch(function (e) { report(false, what + ': ' + e.message); return false; });
+}
+document.addEventListener('click', function (event) {
+  var button = event.target.closest && event.target.closest('button[data-action]');
+  if (!button) return;
+  var action = button.getAttribute('data-action');
+  var path = button.getAttribute('data-path');
+  if (action === 'crash') post('/api/crash', { path: path }, 'crash ' + path);
+  else if (action === 'flood') post('/api/flood', { count: 5000 }, 'flood 5000 events');
+  else if (action === 'slow') {
+    var slow = !slowed.has(path);
+    post('/api/slow', { path: path, ms: slow ? 200 : 0 }, (slow ? 'slow down ' : 'reset speed of ') + path)
+      .then(function (ok) {
+        if (!ok) return;
+        if (slow) slowed.add(path); else slowed.delete(path);
+        button.setAttribute('aria-pressed', slow ? 'true' : 'false');
+        button.textContent = slow ? 'reset speed' : 'make slow';
+      });
+  }
+});
+
+// ---- live stream ----
+buildCharts();
+var statusEl = document.getElementById('status');
+function setStatus(state, text) { statusEl.setAttribute('data-state', state); setText(statusEl, text); }
+var source = new EventSource('/events');
+source.addEventListener('open', function () { setStatus('live', '\\u25cf live'); });
+source.addEventListener('error', function () { setStatus('down', '\\u25cb reconnecting\\u2026'); });
+source.addEventListener('snapshot', function (event) {
+  var snap = JSON.parse(event.data);
+  setStatus('live', '\\u25cf live');
+  drawCharts(snap.summaries);
+  drawTree(snap.tree, snap.workers);
+  drawDeadLetters(snap.deadLetters, snap.deadLettersTotal);
+});
+`;
+
+const BODY = `
+<header>
+  <h1>Troupe &middot; live metrics dashboard</h1>
+  <p>publishers &rarr; metrics topic &rarr; dashboard, logger, alerter &mdash; each supervised</p>
+  <span id="status" data-testid="status" role="status" data-state="connecting">connecting&hellip;</span>
+</header>
+<main>
+  <section aria-labelledby="charts-title">
+    <h2 id="charts-title">Metrics <span class="hint">one point per dashboard summary (1 s), last 60 s</span></h2>
+    <div id="charts" class="charts" data-testid="charts"></div>
+  </section>
+  <section aria-labelledby="tree-title">
+    <h2 id="tree-title">Supervision tree <span class="hint">crash a worker and watch its supervisor restart it</span></h2>
+    <div class="controls">
+      <button type="button" data-action="flood" data-testid="flood">flood topic (5,000 events)</button>
+      <span id="result" data-testid="action-result" role="status" aria-live="polite"></span>
+    </div>
+    <div class="scroll">
+      <div class="row head" aria-hidden="true"><span>actor</span><span>kind</span><span>status</span>
+        <span class="num">restarts</span><span class="num">mailbox</span><span class="num">dropped</span>
+        <span class="num">processed</span><span></span></div>
+      <ul id="tree" class="tree" data-testid="tree" aria-label="Supervision tree"></ul>
+    </div>
+  </section>
+  <section aria-labelledby="dl-title">
+    <h2 id="dl-title">Recent dead letters <span id="dl-total" class="hint" data-testid="dead-letters-total"></span></h2>
+    <div class="dl">
+      <table data-testid="dead-letters">
+        <thead><tr><th scope="col">reason</th><th scope="col">recipient</th><th scope="col">message</th>
+          <th scope="col"><span class="sr-only">repeats</span></th></tr></thead>
+        <tbody id="dl-body"><tr><td colspan="4" class="empty">none yet</td></tr></tbody>
+      </table>
+    </div>
+  </section>
+</main>
+`;
+
+function sha256(text: string): string {
+  return `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+}
+
+/** The whole page. */
+export const PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>Troupe demo &middot; live dashboard</title>
+<style>${STYLE}</style>
+</head>
+<body>${BODY}<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+
+/**
+ * The page's Content-Security-Policy: only its own inline style and script (by hash), and
+ * connections back to this server.
+ */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');

@@ -1,0 +1,417 @@
+/**
+ * The demo's web server (`node:http` only): the live page, a Server-Sent Events stream of
+ * snapshots, the control API the page's buttons use, and Prometheus metrics.
+ *
+ *   GET  /            the page (web/page.ts)
+ *   GET  /events      text/event-stream: a `snapshot` event on connect, every 500 ms, and at
+ *                     each new dashboard summary
+ *   GET  /metrics     Prometheus text format, per-actor counters read from `system.tree()`
+ *   POST /api/crash   { path }        application/json, at most 4 KiB
+ *   POST /api/slow    { path, ms }
+ *   POST /api/flood   { count }
+ *
+ * Binds 127.0.0.1 unless told otherwise. Errors are JSON `{ error }` with a 4xx status; a
+ * failing handler answers 500 and is logged, never taking the process down.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ActorSystem, ActorTreeNode, Logger } from '@troupe/runtime';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { CommandResult, DashboardApp } from '../dashboard/app.js';
+import { PAGE_CSP, PAGE_HTML } from './page.js';
+
+export interface WebServerOptions {
+  readonly system: ActorSystem;
+  readonly app: DashboardApp;
+  /** 0 picks a free port (the returned `url` has the real one). */
+  readonly port: number;
+  /** Interface to bind (default `127.0.0.1`: never reachable from another machine unless asked). */
+  readonly host?: string;
+  /** Default: the system's logger. */
+  readonly log?: Logger;
+  /** How often `/events` pushes a snapshot, in ms (default 500). */
+  readonly snapshotIntervalMs?: number;
+}
+
+export interface WebServer {
+  /** e.g. `http://127.0.0.1:8080` (no trailing slash). */
+  readonly url: string;
+  /** Ends the event streams, stops the timer and closes the server. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What `/events` sends, as JSON, in each `snapshot` event. */
+export interface Snapshot {
+  readonly tree: ActorTreeNode;
+  /** The last 60 summaries, oldest first. */
+  readonly summaries: DashboardApp['summaries'];
+  /** The last 20 dead letters, oldest first. */
+  readonly deadLetters: DashboardApp['deadLetters'];
+  /** Every dead letter since the system started. */
+  readonly deadLettersTotal: number;
+  readonly workers: DashboardApp['workers'];
+}
+
+/** Largest accepted request body. */
+export const MAX_BODY_BYTES = 4096;
+
+const SUMMARIES_SENT = 60;
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const DEAD_LETTERS_SENT = 20;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Command = (body: Record<string, unknown>) => CommandResult;
+
+/** Starts the server; resolves once it listens. */
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const { system, app } = options;
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? system.log;
+  const intervalMs = options.snapshotIntervalMs ?? 500;
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535)
+    throw new RangeError(`port must be an integer from 0 to 65535; got ${String(options.port)}`);
+  if (!(intervalMs > 0)) throw new RangeError(`snapshotIntervalMs must be > 0; got ${intervalMs}`);
+
+  const metrics = actorMetrics(system);
+  const streams = new Set<ServerResponse>();
+  let timer: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+
+  const snapshot = (): string | undefined => {
+    const value: Snapshot = {
+      tree: system.tree(),
+      summaries: app.summaries.slice(-SUMMARIES_SENT),
+      deadLetters: app.deadLetters.slice(-DEAD_LETTERS_SENT),
+      deadLettersTotal: system.deadLetters,
+      workers: app.workers,
+    };
+    try {
+      return `event: snapshot\ndata: ${JSON.stringify(value)}\n\n`;
+    } catch (error) {
+      log.warn({ err: error }, 'web: could not serialize a snapshot');
+      return undefined;
+    }
+  };
+  /** One serialization for every open stream. A stream still draining skips it (the next one replaces it). */
+  const broadcast = () => {
+    if (streams.size === 0) return;
+    const event = snapshot();
+    if (event === undefined) return;
+    for (const res of streams) if (!res.writableNeedDrain) res.write(event);
+  };
+  const unsubscribe = app.onSummary(() => broadcast());
+
+  const commands: Record<string, Command> = {
+    '/api/crash': (body) => app.crash(body.path),
+    '/api/slow': (body) => app.slow(body.path, body.ms),
+    '/api/flood': (body) => app.flood(body.count),
+  };
+
+  const openStream = (req: IncomingMessage, res: ServerResponse) => {
+    if (closing !== undefined) throw new HttpError(503, 'server is closing');
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    req.socket.setNoDelay(true);
+    res.write('retry: 1000\n\n');
+    const first = snapshot();
+    if (first !== undefined) res.write(first);
+    streams.add(res);
+    timer ??= setInterval(broadcast, intervalMs);
+    res.on('close', () => {
+      streams.delete(res);
+      if (streams.size === 0 && timer !== undefined) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?', 1)[0] as string;
+    const method = req.method ?? 'GET';
+    const allow = (...methods: string[]) => {
+      if (!methods.includes(method))
+        throw new HttpError(405, `${method} is not allowed on ${path}; use ${methods.join(', ')}`, {
+          allow: methods.join(', '),
+        });
+    };
+    if (path === '/') {
+      allow('GET', 'HEAD');
+      send(res, 200, 'text/html; charset=utf-8', PAGE_HTML, { 'content-security-policy': PAGE_CSP });
+    } else if (path === '/events') {
+      allow('GET');
+      openStream(req, res);
+    } else if (path === '/metrics') {
+      allow('GET', 'HEAD');
+      send(res, 200, metrics.contentType, await metrics.scrape());
+    } else if (Object.hasOwn(commands, path)) {
+      allow('POST');
+      checkOrigin(req);
+      const body = await readJsonObject(req);
+      const result = (commands[path] as Command)(body);
+      if (!result.ok) throw new HttpError(400, result.error);
+      sendJson(res, 200, { ok: true });
+      log.info({ route: path, path: body.path, ms: body.ms, count: body.count }, 'web: command applied');
+    } else {
+      throw new HttpError(404, `no route ${path}`);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        log.debug({ method: req.method, url: req.url, status: error.status }, error.message);
+        if (!res.headersSent) sendJson(res, error.status, { error: error.message }, error.headers);
+        // A body we did not read (too large) must not be parsed as the next request.
+        if (!req.complete) res.on('finish', () => req.destroy());
+        return;
+      }
+      log.error({ err: error, method: req.method, url: req.url }, 'web: request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    unsubscribe();
+    throw error;
+  }
+  server.on('error', (error) => log.error({ err: error }, 'web: server error'));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('web: server has no TCP address');
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  if (!LOOPBACK.has(address.address))
+    log.warn({ url }, 'web: listening beyond loopback: other machines can crash actors here');
+  else log.debug({ url }, 'web: listening');
+
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        unsubscribe();
+        if (timer !== undefined) clearInterval(timer);
+        timer = undefined;
+        const ended = [...streams].map(endStream);
+        streams.clear();
+        await Promise.all(ended);
+        await new Promise<void>((resolve, reject) => {
+          server.close((error) => (error === undefined ? resolve() : reject(error)));
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Ends an event stream; resolves once it finished or its connection closed. */
+function endStream(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+    res.end();
+  });
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
+}
+
+/**
+ * Browsers send `Origin` on cross-origin POSTs: refuse those (another site in the user's browser
+ * must not crash actors here). Non-browser clients send none and are fine.
+ */
+function checkOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    throw new HttpError(403, 'bad Origin header');
+  }
+  if (originHost !== req.headers.host)
+    throw new HttpError(403, `cross-origin request from ${origin} refused`);
+}
+
+/** Reads a JSON object body: 415 unless application/json, 413 past MAX_BODY_BYTES, 400 if malformed. */
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+  if (type !== 'application/json')
+    throw new HttpError(415, `Content-Type must be application/json; got ${type === '' ? 'none' : type}`);
+  const tooLarge = () =>
+    new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, `malformed JSON: ${(error as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new HttpError(400, 'body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/**
+ * A dedicated registry whose metrics are read from `system.tree()` at scrape time (collect
+ * callbacks). `scrape()` walks the tree once and shares it among every metric's collect.
+ */
+function actorMetrics(system: ActorSystem): { contentType: string; scrape(): Promise<string> } {
+  const registry = new Registry();
+  let current: ActorTreeNode[] | undefined;
+  const nodes = (): ActorTreeNode[] => current ?? flatten(system.tree(), []);
+  const perActor = (
+    name: string,
+    help: string,
+    pick: (node: ActorTreeNode) => number,
+    kind: 'counter' | 'gauge' = 'counter',
+  ) => {
+    const config = { name, help, labelNames: ['path'] as const, registers: [registry] };
+    if (kind === 'gauge') {
+      new Gauge({
+        ...config,
+        collect() {
+          this.reset();
+          for (const node of nodes()) this.set({ path: node.path }, pick(node));
+        },
+      });
+    } else {
+      new Counter({
+        ...config,
+        collect() {
+          this.reset();
+          for (const node of nodes()) this.inc({ path: node.path }, pick(node));
+        },
+      });
+    }
+  };
+  perActor('troupe_actor_received_total', 'Messages that entered the actor’s mailbox.', (n) => n.received);
+  perActor('troupe_actor_processed_total', 'Messages the actor handled.', (n) => n.processed);
+  perActor('troupe_actor_failed_total', 'Messages whose handling threw.', (n) => n.failed);
+  perActor('troupe_actor_unhandled_total', 'Messages the behaviour did not handle.', (n) => n.unhandled);
+  perActor(
+    'troupe_actor_dropped_total',
+    'Messages dropped by the mailbox policy or refused at a full mailbox.',
+    (n) => n.dropped,
+  );
+  perActor('troupe_actor_restarts_total', 'Restarts by the actor’s supervisor.', (n) => n.restarts);
+  perActor('troupe_actor_mailbox_depth', 'Messages queued now.', (n) => n.mailboxDepth, 'gauge');
+
+  const perSubscription = (name: string, help: string, pick: (s: Subscription) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['topic', 'subscriber'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const node of nodes())
+          for (const sub of subscriptions(node.details))
+            this.inc({ topic: node.path, subscriber: sub.subscriber }, pick(sub));
+      },
+    });
+  perSubscription(
+    'troupe_topic_delivered_total',
+    'Events a topic delivered to a subscriber.',
+    (s) => s.delivered,
+  );
+  perSubscription('troupe_topic_missed_total', 'Events a lagging subscriber missed.', (s) => s.missed);
+
+  new Counter({
+    name: 'troupe_dead_letters_total',
+    help: 'Messages that could not be delivered (dead letters), since the system started.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(system.deadLetters);
+    },
+  });
+  return {
+    contentType: registry.contentType,
+    async scrape() {
+      current = flatten(system.tree(), []);
+      try {
+        return await registry.metrics();
+      } finally {
+        current = undefined;
+      }
+    },
+  };
+}
+
+function flatten(node: ActorTreeNode, out: ActorTreeNode[]): ActorTreeNode[] {
+  out.push(node);
+  for (const child of node.children) flatten(child, out);
+  return out;
+}
+
+interface Subscription {
+  readonly subscriber: string;
+  readonly delivered: number;
+  readonly missed: number;
+}
+
+/** A topic's subscriptions from a tree node's `details` (TopicStats); none for other actors. */
+function subscriptions(details: unknown): readonly Subscription[] {
+  if (typeof details !== 'object' || details === null) return [];
+  const subs = (details as { subscriptions?: unknown }).subscriptions;
+  if (!Array.isArray(subs)) return [];
+  return subs.filter(
+    (s): s is Subscription =>
+      typeof s === 'object' &&
+      s !== null &&
+      typeof (s as Subscription).subscriber === 'string' &&
+      typeof (s as Subscription).delivered === 'number' &&
+      typeof (s as Subscription).missed === 'number',
+  );
+}

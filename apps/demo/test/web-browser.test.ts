@@ -1,0 +1,129 @@
+/**
+ * The live page in Debian's Chromium (driven by playwright-core; no downloaded browser), against
+ * the real server, the real dashboard and the real clock. Install Chromium with
+ * `apt-get update && apt-get install -y --no-install-recommends chromium`, or set
+ * TROUPE_SKIP_BROWSER=1 to skip. Writes test-output/demo-page.png.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ActorSystem } from '@troupe/runtime';
+import { logSink } from '@troupe/runtime/testing';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type DashboardApp, startDashboard } from '../src/dashboard/app.js';
+import { startWebServer, type WebServer } from '../src/web/server.js';
+
+/** Debian's Chromium; TROUPE_CHROMIUM points elsewhere. */
+const CHROMIUM = process.env.TROUPE_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test-output/demo-page.png');
+const DASHBOARD = '/user/metrics-app/subscribers/dashboard';
+const LOGGER = '/user/metrics-app/subscribers/logger';
+
+const SKIP = process.env.TROUPE_SKIP_BROWSER === '1';
+const MISSING = !existsSync(CHROMIUM);
+
+// Without Chromium this test fails (and says how to install it), and the page tests are skipped.
+it.skipIf(SKIP)(`finds Chromium at ${CHROMIUM}`, () => {
+  if (MISSING)
+    throw new Error(
+      `${CHROMIUM} not found. Install Debian's Chromium (as root): ` +
+        'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium' +
+        ' — or set TROUPE_SKIP_BROWSER=1 to skip the browser test.',
+    );
+});
+
+describe.skipIf(SKIP || MISSING)('the live page in Chromium', () => {
+  let system: ActorSystem;
+  let app: DashboardApp;
+  let server: WebServer;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    system = ActorSystem.start({ name: 'web-browser-test', logger: logSink('warn').logger });
+    app = startDashboard(system, { print: () => {}, metricLog: logSink('silent').logger });
+    server = await startWebServer({ system, app, port: 0, log: logSink('silent').logger });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(server.url);
+  }, 20_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await system?.shutdown({ timeoutMs: 2000 });
+  });
+
+  // Script errors and CSP violations show up here; fail the test that caused them.
+  afterEach(() => {
+    expect(problems.splice(0)).toEqual([]);
+  });
+
+  const text = (testId: string) => page.getByTestId(testId).textContent({ timeout: 5000 });
+  const number = async (testId: string) => Number((await text(testId))?.replace(/[^\d.]/g, ''));
+
+  it('renders the supervision tree with every worker and its controls', async () => {
+    await expect.poll(() => text('status')).toContain('live');
+    for (const path of app.workers) {
+      await page.getByTestId(`node-${path}`).waitFor();
+      expect(await page.getByTestId(`crash-${path}`).getAttribute('aria-label')).toBe(`Crash ${path}`);
+    }
+    expect(await page.getByTestId(`slow-${DASHBOARD}`).textContent()).toBe('make slow');
+    expect(await text(`status-${DASHBOARD}`)).toBe('running');
+    expect(await text(`restarts-${DASHBOARD}`)).toBe('0');
+    await expect.poll(() => number(`delivered-${DASHBOARD}`)).toBeGreaterThan(0);
+  });
+
+  it('shows live numbers: the first summary, then a flood of requests', async () => {
+    await expect.poll(() => text('requests-latest'), { timeout: 5000 }).toMatch(/^\d+$/);
+    expect(await number('requests-latest')).toBeLessThan(100);
+    await page.getByTestId('flood').click();
+    await expect.poll(() => text('action-result')).toBe('flood 5000 events: ok');
+    // The next summary counts the flood (all of it, or what the dashboard's mailbox held).
+    await expect.poll(() => number('requests-latest'), { timeout: 5000 }).toBeGreaterThan(500);
+  });
+
+  it('crash restarts the dashboard actor, and the page shows the restart', async () => {
+    await page.getByTestId(`crash-${DASHBOARD}`).click();
+    await expect.poll(() => text(`restarts-${DASHBOARD}`)).toBe('1');
+    await expect.poll(() => text(`status-${DASHBOARD}`)).toBe('running');
+    expect(await text('action-result')).toBe(`crash ${DASHBOARD}: ok`);
+  });
+
+  it('make slow toggles a subscriber’s delay', async () => {
+    const button = page.getByTestId(`slow-${LOGGER}`);
+    await button.click();
+    await expect.poll(() => button.getAttribute('aria-pressed')).toBe('true');
+    expect(await button.textContent()).toBe('reset speed');
+    await button.click();
+    await expect.poll(() => button.getAttribute('aria-pressed')).toBe('false');
+    expect(await text('action-result')).toBe(`reset speed of ${LOGGER}: ok`);
+  });
+
+  it('draws the charts and takes a screenshot (no console errors: see afterEach)', async () => {
+    // A few summaries, so that the screenshot shows lines (one point per second).
+    const points = async () =>
+      ((await page.getByTestId('requests-chart').locator('polyline').getAttribute('points')) ?? '').split(' ')
+        .length;
+    await expect.poll(points, { timeout: 8000 }).toBeGreaterThanOrEqual(5);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+  });
+});
