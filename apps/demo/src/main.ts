@@ -14,10 +14,12 @@ export interface DemoIo {
   readonly printError: (line: string) => void;
 }
 
-/** A running scenario: what to print at the end, and what to close before shutdown. */
+/** A running scenario: what to gather and close before shutdown, and what to print after. */
 interface Running {
-  finalSummary(): Promise<string[]>;
-  close(): Promise<void>;
+  /** Before shutdown: stop side activity, gather what needs live actors. */
+  beforeShutdown(): Promise<void>;
+  /** After shutdown: the final summary. */
+  summary(): string[];
 }
 
 /**
@@ -51,11 +53,10 @@ export async function runDemo(
       : pipelineScenario(system, args, io);
   await stop(args);
   io.print('\nshutting down: actors drain their mailboxes…');
-  const summary = await running.finalSummary();
-  await running.close();
+  await running.beforeShutdown();
   await system.shutdown({ timeoutMs: 5000 });
   io.print('=== final summary ===');
-  for (const line of summary) io.print(line);
+  for (const line of running.summary()) io.print(line);
   io.print(`  dead letters: ${system.deadLetters}`);
   return 0;
 }
@@ -77,23 +78,23 @@ async function dashboardScenario(system: ActorSystem, args: DemoArgs, io: DemoIo
         app.crash(victim);
       }, 2000)
     : undefined;
+  const lines: string[] = [];
   return {
-    async finalSummary() {
+    async beforeShutdown() {
       if (chaos !== undefined) clearInterval(chaos);
+      await web?.close();
       const stats = await app.topicStats();
-      const lines = [`  metrics published: ${stats.published}`];
+      lines.push(`  metrics published: ${stats.published}`);
       for (const sub of stats.subscriptions) {
         lines.push(
           `  ${sub.subscriber}: delivered ${sub.delivered}, missed ${sub.missed} (onFull ${sub.onFull})`,
         );
       }
       const restarts = flatten(system.tree()).filter((n) => n.restarts > 0);
-      lines.push(
-        `  restarts: ${restarts.length === 0 ? 'none' : restarts.map((n) => `${n.path} ×${n.restarts}`).join(', ')}`,
-      );
-      return lines;
+      const list = restarts.map((n) => `${n.path} ×${n.restarts}`).join(', ');
+      lines.push(`  restarts: ${restarts.length === 0 ? 'none' : list}`);
     },
-    close: async () => web?.close(),
+    summary: () => lines,
   };
 }
 
@@ -102,15 +103,16 @@ function pipelineScenario(system: ActorSystem, _args: DemoArgs, io: DemoIo): Run
   let seconds = 0;
   const report = setInterval(() => io.print(reportLine(app, system, ++seconds)), 1000);
   return {
-    async finalSummary() {
+    async beforeShutdown() {
       clearInterval(report);
+    },
+    summary() {
       const s = app.stats;
       return [
         `  blocks produced: ${s.blocks} (the source waited for the pipeline ${s.sourceWaits} times)`,
-        `  opportunities found: ${s.opportunities}, executed: ${s.executed} (the rest drain on shutdown)`,
+        `  opportunities found: ${s.opportunities}, executed: ${s.executed} (queued ones drained on shutdown)`,
       ];
     },
-    close: async () => {},
   };
 }
 

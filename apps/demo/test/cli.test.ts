@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseDemoArgs, UsageError } from '../src/cli.js';
 
@@ -55,4 +57,44 @@ describe('demo command line', () => {
     expect(() => parseDemoArgs(argv)).toThrow(UsageError);
     expect(() => parseDemoArgs(argv)).toThrow(message);
   });
+});
+
+describe('the demo process', () => {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const start = (args: string[]) =>
+    spawn(process.execPath, ['--import', 'tsx', '--conditions=@troupe/source', main, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it('Ctrl-C drains and prints a final summary, then exits 0', async () => {
+    const child = start(['--no-web', '--log-level', 'warn']);
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const summarised = new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('[dashboard] === 1s summary ===')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await summarised;
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toContain('shutting down: actors drain their mailboxes');
+    expect(out).toMatch(/=== final summary ===\n {2}metrics published: \d+\n/);
+    expect(out).toContain('  restarts: none\n  dead letters: 0\n');
+  }, 30_000);
+
+  it('a bad flag prints the usage to stderr and exits 2', async () => {
+    const child = start(['--bogus']);
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      err += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(err).toContain("troupe demo: Unknown option '--bogus'");
+    expect(err).toContain('Usage: pnpm demo');
+  }, 30_000);
 });
