@@ -1,6 +1,6 @@
 /**
- * What the actor scenarios (S2, S2m, S4, S5) share: the counter protocol and its XState
- * machine, per-round-trip latency laps, heap measurement and a bounded wait.
+ * What the actor scenarios (S2, S2m, S3, S4, S5, S6) share: the counter protocol and its XState
+ * machine, per-round-trip latency laps, heap measurement, a progress counter and a bounded wait.
  *
  * @module
  */
@@ -90,6 +90,34 @@ export function settledHeap(): number {
   gc();
   gc();
   return process.memoryUsage().heapUsed;
+}
+
+/**
+ * A count a workload bumps as it goes (subscribers finished, actors restarted), with a promise
+ * for when it reaches a target: `reached(k)` resolves once `count >= k`. One waiter at a time.
+ */
+export class Progress {
+  count = 0;
+  private target = Number.POSITIVE_INFINITY;
+  private resolveTarget: (() => void) | null = null;
+
+  bump(): void {
+    if (++this.count >= this.target) {
+      const resolve = this.resolveTarget as () => void;
+      this.target = Number.POSITIVE_INFINITY;
+      this.resolveTarget = null;
+      resolve();
+    }
+  }
+
+  reached(target: number): Promise<void> {
+    if (this.count >= target) return Promise.resolve();
+    if (this.resolveTarget !== null) throw new Error('Progress: one waiter at a time');
+    this.target = target;
+    return new Promise((resolve) => {
+      this.resolveTarget = resolve;
+    });
+  }
 }
 
 /** Yields to the event loop until `done()` holds; throws after `timeoutMs`. */
