@@ -4,6 +4,7 @@ export {
   type SubscribeOptions,
   type SubscriptionStats,
   Topic,
+  type TopicAck,
   type TopicControl,
   type TopicFilter,
   type TopicMessage,

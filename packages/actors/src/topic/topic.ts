@@ -46,18 +46,23 @@ export interface TopicStats {
   readonly subscriptions: readonly SubscriptionStats[];
 }
 
+/** The reply to a subscribe or unsubscribe request: it has been applied. */
+export interface TopicAck {
+  readonly type: 'TopicAck';
+}
+
 /** The control messages of a topic. Their types start with `$topic.`: events must not. */
 export type TopicControl<E extends Message> =
   | {
       readonly type: '$topic.subscribe';
       readonly subscriber: ActorRef<E | Lagged>;
       readonly options: SubscribeOptions<E>;
-      readonly replyTo?: ActorRef<TopicStats>;
+      readonly replyTo?: ActorRef<TopicAck>;
     }
   | {
       readonly type: '$topic.unsubscribe';
       readonly subscriber: ActorRef<E | Lagged>;
-      readonly replyTo?: ActorRef<TopicStats>;
+      readonly replyTo?: ActorRef<TopicAck>;
     }
   | { readonly type: '$topic.stats'; readonly replyTo: ActorRef<TopicStats> };
 
@@ -65,6 +70,7 @@ export type TopicControl<E extends Message> =
 export type TopicMessage<E extends Message> = E | TopicControl<E>;
 
 const ON_FULL: readonly string[] = ['lag', 'block', 'drop'];
+const ACK: TopicAck = Object.freeze({ type: 'TopicAck' });
 
 class Subscription<E extends Message> {
   delivered = 0;
@@ -179,13 +185,13 @@ function control<E extends Message>(
       remove(state, m.subscriber);
       state.subscriptions.push(new Subscription(m.subscriber, types, accepts, onFull));
       ctx.watch(m.subscriber);
-      if (m.replyTo !== undefined) ctx.reply(m.replyTo, describe(state));
+      if (m.replyTo !== undefined) ctx.reply(m.replyTo, ACK);
       return;
     }
     case '$topic.unsubscribe':
       remove(state, m.subscriber);
       ctx.unwatch(m.subscriber);
-      if (m.replyTo !== undefined) ctx.reply(m.replyTo, describe(state));
+      if (m.replyTo !== undefined) ctx.reply(m.replyTo, ACK);
       return;
     case '$topic.stats':
       ctx.reply(m.replyTo, describe(state));
@@ -229,7 +235,7 @@ export const Topic = {
     if (filter !== undefined && typeof filter !== 'function' && !Array.isArray(filter)) {
       throw new TypeError('filter must be a predicate or an array of event types');
     }
-    await topicRef.ask<TopicStats>((replyTo) => ({
+    await topicRef.ask<TopicAck>((replyTo) => ({
       type: '$topic.subscribe',
       subscriber: subscriber as ActorRef<E | Lagged>,
       options,
@@ -240,14 +246,21 @@ export const Topic = {
     topicRef: ActorRef<TopicMessage<E>>,
     subscriber: ActorRef<NoInfer<E> | Lagged> | ActorRef<NoInfer<E>>,
   ): Promise<void> {
-    await topicRef.ask<TopicStats>((replyTo) => ({
+    await topicRef.ask<TopicAck>((replyTo) => ({
       type: '$topic.unsubscribe',
       subscriber: subscriber as ActorRef<E | Lagged>,
       replyTo,
     }));
   },
-  /** Publishes without waiting (a `tell`; `await topicRef.send(event)` waits for room instead). */
+  /**
+   * Publishes without waiting (a `tell`; `await topicRef.send(event)` waits for room instead).
+   * Throws `TypeError` for an event whose type starts with `$topic.` (reserved for control).
+   */
   publish<E extends Message>(topicRef: ActorRef<TopicMessage<E>>, event: NoInfer<E>): void {
+    const type = (event as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && type.startsWith('$topic.')) {
+      throw new TypeError(`event types must not start with $topic. (reserved for control); got ${type}`);
+    }
     topicRef.tell(event);
   },
   /** The topic's counters: events published, and per subscription delivered / missed. */

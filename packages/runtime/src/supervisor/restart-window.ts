@@ -24,13 +24,32 @@ export function validateIntensity(intensity: unknown): Intensity {
 }
 
 /**
- * Records a restart at `now` if intensity allows it. `times` holds earlier restart times,
- * oldest first; entries older than the window are dropped. Returns whether the restart is
- * allowed (and recorded). Pure apart from updating `times`.
+ * The restart times inside the current window, oldest first: a queue with a head index, so
+ * recording and expiring are O(1) amortised even when `maxRestarts` is large and a restart
+ * storm outlasts the window.
  */
-export function admitRestart(times: number[], now: number, intensity: Intensity): boolean {
-  while (times.length > 0 && (times[0] as number) <= now - intensity.withinMs) times.shift();
-  if (times.length >= intensity.maxRestarts) return false;
-  times.push(now);
-  return true;
+export class RestartWindow {
+  private times: number[] = [];
+  private head = 0;
+
+  /** Restarts inside the window as of the last `admit`. */
+  get count(): number {
+    return this.times.length - this.head;
+  }
+
+  /**
+   * Records a restart at `now` if intensity allows it, after dropping restarts older than the
+   * window. Returns whether the restart is allowed (and recorded).
+   */
+  admit(now: number, intensity: Intensity): boolean {
+    const times = this.times;
+    while (this.head < times.length && (times[this.head] as number) <= now - intensity.withinMs) this.head++;
+    if (this.head > 64 && this.head * 2 > times.length) {
+      this.times = times.slice(this.head);
+      this.head = 0;
+    }
+    if (this.count >= intensity.maxRestarts) return false;
+    this.times.push(now);
+    return true;
+  }
 }

@@ -30,7 +30,13 @@
  */
 import type { ActorContext } from '../actor/actor-context.js';
 import type { ActorRef, Message } from '../actor/actor-ref.js';
-import type { Behavior, BehaviorInstance, Lifecycle, SupervisedChild } from '../actor/behavior.js';
+import {
+  type Behavior,
+  type BehaviorInstance,
+  type Lifecycle,
+  type SupervisedChild,
+  UNHANDLED,
+} from '../actor/behavior.js';
 import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
 import { LocalRef } from '../actor/local-ref.js';
 import { type Backoff, backoffDelay, validateBackoff } from './backoff.js';
@@ -41,7 +47,7 @@ import {
   validateChildSpec,
   validateChildSpecs,
 } from './child-spec.js';
-import { admitRestart, type Intensity, validateIntensity } from './restart-window.js';
+import { type Intensity, RestartWindow, validateIntensity } from './restart-window.js';
 import { affectedChildren, type Strategy, validateStrategy } from './strategy.js';
 
 /** Options of {@link supervisor}. */
@@ -172,7 +178,7 @@ interface Child {
 
 class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
   private readonly children: Child[];
-  private readonly restartTimes: number[] = [];
+  private readonly restartWindow = new RestartWindow();
   private readonly pendingTimers = new Set<unknown>();
   private stopped = false;
 
@@ -194,7 +200,7 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
     }
   }
 
-  handle(message: SupervisorMessage): undefined {
+  handle(message: SupervisorMessage): undefined | typeof UNHANDLED {
     switch (message.type) {
       case 'supervisor.startChild':
         this.reply(message.replyTo, () => {
@@ -202,8 +208,9 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
           if (this.children.some((c) => c.spec.id === spec.id))
             throw new TypeError(`child "${spec.id}": duplicate id`);
           const child: Child = { spec, cell: null, attempts: 0, lastRestartAt: 0 };
+          const ref = this.spawn(child); // a child that cannot be spawned is not added
           this.children.push(child);
-          return { ref: this.spawn(child) };
+          return { ref };
         });
         return undefined;
       case 'supervisor.stopChild': {
@@ -243,7 +250,7 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
         }));
         return undefined;
       default:
-        return undefined;
+        return UNHANDLED; // not a supervisor request: an unhandled dead letter
     }
   }
 
@@ -271,17 +278,11 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
       return;
     }
     const now = this.lifecycle.clock.now();
-    if (!admitRestart(this.restartTimes, now, this.intensity)) {
+    if (!this.restartWindow.admit(now, this.intensity)) {
       this.escalate(exited, reason);
       return;
     }
-    const live = this.children.filter((c) => c.cell !== null && c.cell.status !== 'stopped');
-    const ids = affectedChildren(
-      this.strategy,
-      live.map((c) => c.spec.id),
-      child.spec.id,
-    );
-    const affected = live.filter((c) => ids.includes(c.spec.id));
+    const affected = this.strategy === 'oneForOne' ? [child] : this.affectedBy(child);
     // Take the affected children down in reverse start order (the exited one included: its
     // incarnation's hooks, timers and children end in that order too); temporary ones leave.
     for (let i = affected.length - 1; i >= 0; i--) {
@@ -313,6 +314,17 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
       if (!this.stopped) restartAll();
     }, delay);
     this.pendingTimers.add(timer);
+  }
+
+  /** The live children a oneForAll / restForOne restart takes down, in start order. */
+  private affectedBy(child: Child): Child[] {
+    const live = this.children.filter((c) => c.cell !== null && c.cell.status !== 'stopped');
+    const ids = affectedChildren(
+      this.strategy,
+      live.map((c) => c.spec.id),
+      child.spec.id,
+    );
+    return live.filter((c) => ids.includes(c.spec.id));
   }
 
   private nextDelay(child: Child, now: number): number {
