@@ -146,4 +146,19 @@ describe('ActorSystem: spawn, names, paths, lookup', () => {
     await probe.expectNoMessage();
     await expect(probe.expectMessage()).rejects.toThrow(/no message arrived/);
   });
+
+  it('behaviours reach the system through ctx.system', async () => {
+    const { system } = start();
+    const found: (string | undefined)[] = [];
+    system.spawn(idle, { name: 'target' });
+    const finder = system.spawn(
+      receive<null, Message>(null, (s, _m, ctx) => {
+        found.push(ctx.system.lookup('/user/target')?.path);
+        return s;
+      }),
+    );
+    finder.tell({ type: 'find' });
+    await settle(system);
+    expect(found).toEqual(['/user/target']);
+  });
 });

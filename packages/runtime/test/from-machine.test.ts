@@ -185,4 +185,16 @@ describe('fromMachine', () => {
     system.stop(watched);
     expect(await probe.expectMessage()).toEqual({ type: 'saw', path: '/user/watched' });
   });
+
+  it("shows the machine's state in system.tree(), or what describe returns", async () => {
+    spawnDoor('plain');
+    system.spawn(fromMachine(door, { describe: (snapshot) => ({ knocks: snapshot.context.knocks }) }), {
+      name: 'custom',
+    });
+    system.lookup('/user/plain')?.tell({ type: 'open' });
+    await settle(system);
+    const nodes = system.tree().children;
+    expect(nodes.find((n) => n.name === 'plain')?.details).toEqual({ state: 'opened' });
+    expect(nodes.find((n) => n.name === 'custom')?.details).toEqual({ knocks: 0 });
+  });
 });

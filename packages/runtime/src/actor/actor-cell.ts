@@ -2,6 +2,7 @@ import { BoundedQueue } from '../channel/bounded-queue.js';
 import { type OverflowPolicy, validateCapacity } from '../channel/overflow.js';
 import { QueueChannel, type QueueConsumer } from '../channel/queue-channel.js';
 import type { Logger } from '../logger.js';
+import type { ActorSystem } from '../system/actor-system.js';
 import type { DeadLetterReason } from '../system/events.js';
 import type { Clock } from '../time/clock.js';
 import type { ActorContext } from './actor-context.js';
@@ -112,6 +113,10 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     return (this.parentCell ?? (this as unknown as ActorCell<Message>)).self;
   }
 
+  get system(): ActorSystem {
+    return this.host.system;
+  }
+
   get log(): Logger {
     const rare = this.extras;
     rare.logger ??= this.host.log.child({ actor: this.path });
@@ -144,6 +149,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       unhandled: this.unhandled,
       dropped: this.dropped,
       mailboxDepth: this.mailbox.queue.length,
+      mailboxCapacity: this.mailbox.queue.capacity,
       restarts: this.restarts,
     };
   }
@@ -449,6 +455,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       }
       const watched = LocalRef.cellOf(message.signal.ref);
       if (watched === undefined || this.rare?.watching?.delete(watched) !== true) continue; // unwatched meanwhile
+      this.received++; // handed to the behaviour like a message: counted like one
       let result: undefined | typeof UNHANDLED | Promise<unknown>;
       try {
         result = (this.instance as BehaviorInstance<M>).terminated(message.signal);
@@ -477,8 +484,10 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
    */
   fail(error: unknown, message: unknown): void {
     if (!this.active) return;
-    this.failed++;
-    if (message !== undefined) this.deadLetter('failed', message, error);
+    if (message !== undefined) {
+      this.failed++; // counts failed messages; a failure outside one is an ActorFailed event only
+      this.deadLetter('failed', message, error);
+    }
     this.host.publishFailed(this, error);
     this.exit({ type: 'error', error });
   }
@@ -546,7 +555,8 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   /**
    * Children (reverse start order), timers, pending sends and the incarnation's stop hook. A
    * message whose async handler is still running is abandoned (its outcome is ignored), so it
-   * becomes a dead letter: nothing that was received disappears uncounted.
+   * becomes a dead letter: nothing that was received disappears uncounted. Only a settlement
+   * the runtime has seen counts as processed, even if the handler's own code had just ended.
    */
   private stopIncarnation(reason: ExitReason, restarting: boolean): void {
     const interrupted = this.inFlight;

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { ActorSystem } from '../system/actor-system.js';
 import type { Clock } from '../time/clock.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { Behavior } from './behavior.js';
@@ -16,6 +17,8 @@ export interface ActorContext<M extends Message> {
   readonly parent: ActorRef<Message>;
   /** This actor's logger: a pino child bound to `{ actor: path }`, created on first use. */
   readonly log: Logger;
+  /** The actor system (for `lookup`, `events`, `inspect`, `tree`). */
+  readonly system: ActorSystem;
   /** Keyed timers that deliver messages to this actor; cancelled when it stops or restarts. */
   readonly timers: Timers<M>;
   /** The system's clock (`clock.now()` for timestamps; a `VirtualClock` in tests). */

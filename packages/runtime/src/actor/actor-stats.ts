@@ -8,10 +8,13 @@
 export type ActorStatus = 'running' | 'suspended' | 'stopping' | 'stopped';
 
 /**
- * An actor's counters at one moment. Every message that entered the mailbox (`received`) is
- * eventually `processed`, `failed`, `unhandled`, evicted by the policy (in `dropped`), still
- * queued (`mailboxDepth`), or a dead letter when the actor stopped. `dropped` also counts
- * messages refused at the door (`mailboxFull` tells, `dropNewest`), which were never received.
+ * An actor's counters at one moment. Every message that entered the mailbox (`received`, which
+ * also counts the `Terminated` signals handed to its behaviour) is eventually `processed`,
+ * `failed`, `unhandled`, evicted by the policy (in `dropped`), still queued (`mailboxDepth`), or
+ * a dead letter when the actor stopped. `dropped` also counts messages refused at the door
+ * (`mailboxFull` tells, `dropNewest`), which were never received. `failed` counts messages
+ * whose handling threw or rejected; a failure outside any message (at start, a machine's
+ * invoked promise, a supervisor giving up) shows as an `ActorFailed` event, not here.
  */
 export interface ActorStats {
   readonly path: string;
@@ -23,6 +26,8 @@ export interface ActorStats {
   readonly unhandled: number;
   readonly dropped: number;
   readonly mailboxDepth: number;
+  /** The mailbox's capacity (user messages). */
+  readonly mailboxCapacity: number;
   readonly restarts: number;
 }
 

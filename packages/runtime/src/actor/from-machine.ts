@@ -1,7 +1,14 @@
 /**
  * XState v5 machines as actor behaviours. The only runtime file that imports xstate.
  */
-import { type Actor, type AnyStateMachine, createActor, type EventFromLogic, type InputFrom } from 'xstate';
+import {
+  type Actor,
+  type AnyStateMachine,
+  createActor,
+  type EventFromLogic,
+  type InputFrom,
+  type SnapshotFrom,
+} from 'xstate';
 import type { ActorContext } from './actor-context.js';
 import type { Message } from './actor-ref.js';
 import type { Behavior, BehaviorInstance, Lifecycle, Terminated } from './behavior.js';
@@ -14,6 +21,11 @@ export type MachineMessage<TMachine extends AnyStateMachine> = EventFromLogic<TM
 export interface FromMachineOptions<TMachine extends AnyStateMachine> {
   /** The machine's input, given at every start (and restart). */
   readonly input?: InputFrom<TMachine>;
+  /**
+   * What `system.tree()` shows for this actor (its `details`), from the machine's snapshot.
+   * Default: `{ state: snapshot.value }`, the machine's current state.
+   */
+  readonly describe?: (snapshot: SnapshotFrom<TMachine>) => unknown;
 }
 
 /**
@@ -45,7 +57,8 @@ export function fromMachine<TMachine extends AnyStateMachine>(
   return {
     start: (ctx, lifecycle) => {
       const resolved = typeof machine === 'function' ? machine(ctx) : machine;
-      return new MachineInstance<MachineMessage<TMachine>>(resolved, options.input, ctx, lifecycle);
+      const describe = options.describe as ((snapshot: unknown) => unknown) | undefined;
+      return new MachineInstance<MachineMessage<TMachine>>(resolved, options.input, ctx, lifecycle, describe);
     },
   };
 }
@@ -61,6 +74,7 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
     input: unknown,
     private readonly ctx: ActorContext<M>,
     lifecycle: Lifecycle,
+    private readonly describeSnapshot: ((snapshot: unknown) => unknown) | undefined,
   ) {
     this.actor = createActor(
       machine,
@@ -103,6 +117,11 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
   stop(): void {
     this.stopped = true;
     this.actor.stop();
+  }
+
+  describe(): unknown {
+    const snapshot = this.actor.getSnapshot();
+    return this.describeSnapshot === undefined ? { state: snapshot.value } : this.describeSnapshot(snapshot);
   }
 
   /** Turns the snapshot's status into the actor's fate: `error` throws, `done` stops normally. */

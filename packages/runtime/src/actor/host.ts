@@ -1,5 +1,6 @@
 import type { OverflowPolicy } from '../channel/overflow.js';
 import type { Logger } from '../logger.js';
+import type { ActorSystem } from '../system/actor-system.js';
 import type { DeadLetterReason } from '../system/events.js';
 import type { Clock } from '../time/clock.js';
 import type { AskTimeouts } from './ask-timeouts.js';
@@ -14,6 +15,8 @@ import type { ExitReason } from './exit-reason.js';
  */
 export interface Host {
   readonly dispatcher: Dispatcher;
+  /** The public face of the system, handed to behaviours as `ctx.system`. */
+  readonly system: ActorSystem;
   readonly clock: Clock;
   readonly ids: () => string;
   readonly log: Logger;

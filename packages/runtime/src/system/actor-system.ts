@@ -85,7 +85,14 @@ export class ActorSystem {
     if (onEscalation !== 'report' && onEscalation !== 'shutdown') {
       throw new TypeError(`onEscalation must be 'report' or 'shutdown'; got ${String(onEscalation)}`);
     }
-    this.#host = new SystemHost(this.clock, options.ids ?? nanoIds, this.log, askTimeoutMs, this.events);
+    this.#host = new SystemHost(
+      this,
+      this.clock,
+      options.ids ?? nanoIds,
+      this.log,
+      askTimeoutMs,
+      this.events,
+    );
     if (onEscalation === 'shutdown') {
       this.events.subscribe((event) => {
         if (event.type === 'ActorStopped' && event.reason.type === 'error' && isTopLevel(event.path)) {
@@ -221,6 +228,7 @@ class SystemHost implements Host {
   deadLetters = 0;
 
   constructor(
+    readonly system: ActorSystem,
     readonly clock: Clock,
     readonly ids: IdGenerator,
     readonly log: Logger,
