@@ -45,7 +45,8 @@ export interface ActorRef<M extends Message> extends ActorAddress {
    * Queues, waiting while the mailbox is full under `block` (backpressure; waiting senders are
    * served FIFO). Resolves once queued — not processed. Rejects with `ActorStoppedError` if the
    * actor is or becomes stopped while waiting, with the signal's reason if `signal` aborts, and
-   * with `TypeError` on a malformed message. Under a dropping policy it never waits.
+   * with `TypeError` on a malformed message or a `signal` that is not an `AbortSignal` (nothing
+   * is queued then). Under a dropping policy it never waits.
    */
   send(message: M, options?: WaitOptions): Promise<void>;
 

@@ -8,7 +8,7 @@ import {
   RECV_CLOSED,
   type WaitOptions,
 } from './results.js';
-import { Waiter, WaiterQueue } from './waiter-queue.js';
+import { rejectBadSignal, Waiter, WaiterQueue } from './waiter-queue.js';
 
 /**
  * Creates a broadcast channel: every receiver sees every value sent after it subscribed, in
@@ -233,6 +233,8 @@ class BroadcastChannel<T> {
   }
 
   recv(cursor: Cursor<T>, signal: AbortSignal | undefined): Promise<BroadcastRecvResult<T>> {
+    const bad = rejectBadSignal(signal);
+    if (bad !== null) return bad;
     if (signal?.aborted) return Promise.resolve(RECV_ABORTED);
     const r = this.tryRecv(cursor);
     if (r.ok || r.reason !== 'empty') return Promise.resolve(r);

@@ -10,7 +10,7 @@ import {
   type TryRecvResult,
   type TrySendResult,
 } from './results.js';
-import { Waiter, WaiterQueue } from './waiter-queue.js';
+import { rejectBadSignal, Waiter, WaiterQueue } from './waiter-queue.js';
 
 class SendWaiter<T> extends Waiter {
   constructor(
@@ -78,6 +78,8 @@ export class QueueChannel<T> {
   }
 
   send(value: T, signal: AbortSignal | undefined): Promise<SendResult<T>> {
+    const bad = rejectBadSignal(signal);
+    if (bad !== null) return bad;
     if (signal?.aborted) return Promise.resolve({ ok: false, reason: 'aborted', value });
     const r = this.trySend(value);
     if (r.ok || r.reason !== 'full') return Promise.resolve(r);
@@ -105,6 +107,8 @@ export class QueueChannel<T> {
   }
 
   recv(signal: AbortSignal | undefined): Promise<RecvResult<T>> {
+    const bad = rejectBadSignal(signal);
+    if (bad !== null) return bad;
     if (signal?.aborted) return Promise.resolve(RECV_ABORTED);
     const r = this.tryRecv();
     if (r.ok || r.reason === 'closed') return Promise.resolve(r);

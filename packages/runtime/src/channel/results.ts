@@ -105,7 +105,8 @@ export type BroadcastTryRecvResult<T> = Received<T> | Lagged | Empty | RecvClose
 export interface WaitOptions {
   /**
    * Aborting the signal ends the wait with `{ ok: false, reason: 'aborted' }`. An already
-   * aborted signal ends it at once, before anything is taken or enqueued.
+   * aborted signal ends it at once, before anything is taken or enqueued. A value that is not
+   * an `AbortSignal` is misuse: the operation rejects with `TypeError`, changing nothing.
    */
   readonly signal?: AbortSignal | undefined;
 }

@@ -1,3 +1,5 @@
+import { describe } from './overflow.js';
+
 /**
  * A FIFO of parked callers (waiting senders or receivers), as an intrusive doubly linked list
  * so that an aborted waiter leaves in O(1) and keeps nothing alive.
@@ -79,4 +81,24 @@ export abstract class Waiter {
     this.signal = undefined;
     this.listener = undefined;
   }
+}
+
+/**
+ * @internal A rejected promise (`TypeError`) if `signal` is neither undefined nor an
+ * `AbortSignal` — checked before anything is parked or taken, so misuse changes nothing — else
+ * null. Checked by shape, so signals from another realm pass.
+ */
+export function rejectBadSignal(signal: unknown): Promise<never> | null {
+  if (signal === undefined) return null;
+  const s = signal as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
+  if (
+    s !== null &&
+    typeof s === 'object' &&
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  ) {
+    return null;
+  }
+  return Promise.reject(new TypeError(`signal must be an AbortSignal; got ${describe(signal)}`));
 }

@@ -8,7 +8,7 @@ import {
   type RecvClosed,
   type WaitOptions,
 } from './results.js';
-import { Waiter, WaiterQueue } from './waiter-queue.js';
+import { rejectBadSignal, Waiter, WaiterQueue } from './waiter-queue.js';
 
 /** Result of {@link WatchReceiver.changed}. */
 export type ChangedResult = Ok | RecvClosed | RecvAborted;
@@ -196,6 +196,8 @@ class WatchChannel<T> {
   }
 
   changed(state: ReceiverState<T>, signal: AbortSignal | undefined): Promise<ChangedResult> {
+    const bad = rejectBadSignal(signal);
+    if (bad !== null) return bad;
     if (signal?.aborted) return Promise.resolve(RECV_ABORTED);
     if (!state.open) return Promise.resolve(RECV_CLOSED);
     if (this.version !== state.seen) {
