@@ -67,7 +67,9 @@ async function dashboardScenario(system: ActorSystem, args: DemoArgs, io: DemoIo
     metricLog: terminalLogger('logger', args.logLevel, io.print),
     seed: args.seed,
   });
-  const web = args.web ? await startWebServer({ system, app, port: args.port }) : undefined;
+  const web = args.web
+    ? await startWebServer({ system, app, port: args.port }).catch(webUnavailable(io, args))
+    : undefined;
   if (web !== undefined)
     io.print(`[web] live dashboard at ${web.url} (supervision tree, mailboxes, crash buttons)`);
   const random = seededRandom(args.seed + 99);
@@ -113,6 +115,18 @@ function pipelineScenario(system: ActorSystem, _args: DemoArgs, io: DemoIo): Run
         `  opportunities found: ${s.opportunities}, executed: ${s.executed} (queued ones drained on shutdown)`,
       ];
     },
+  };
+}
+
+/** The page is optional: if its port is taken, say so and carry on without it. */
+function webUnavailable(io: DemoIo, args: DemoArgs) {
+  return (error: unknown): undefined => {
+    const code = (error as { code?: unknown }).code;
+    io.printError(
+      `[web] cannot serve the page on 127.0.0.1:${args.port} (${String(code ?? error)}); ` +
+        'running without it — pick another port with --port <n>, or --port 0 for a free one',
+    );
+    return undefined;
   };
 }
 
