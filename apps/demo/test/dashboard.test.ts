@@ -1,5 +1,5 @@
 import { ActorSystem } from '@troupe/runtime';
-import { logSink, settle, VirtualClock } from '@troupe/runtime/testing';
+import { logSink, settle, shutdownAdvancing, VirtualClock } from '@troupe/runtime/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDashboard } from '../src/dashboard/app.js';
 
@@ -7,15 +7,7 @@ let system: ActorSystem;
 let clock: VirtualClock;
 afterEach(async () => {
   // Graceful shutdown runs on the virtual clock too: advance it until everything stopped.
-  let stopped = false;
-  const done = system.shutdown({ timeoutMs: 1000 }).then(() => {
-    stopped = true;
-  });
-  for (let t = 0; t < 1000 && !stopped; t++) {
-    clock.advance(10);
-    await settle(system);
-  }
-  await done;
+  await shutdownAdvancing(system, clock, { timeoutMs: 1000 });
 });
 
 /** Runs the dashboard on virtual time for `seconds`, in 10 ms steps. */

@@ -1,6 +1,6 @@
 import { Topic } from '@troupe/actors';
 import { ActorSystem } from '@troupe/runtime';
-import { logSink, settle, VirtualClock } from '@troupe/runtime/testing';
+import { logSink, settle, shutdownAdvancing, VirtualClock } from '@troupe/runtime/testing';
 import { describe, expect, it } from 'vitest';
 import { startPipeline } from '../src/pipeline/app.js';
 
@@ -40,15 +40,7 @@ describe('pipeline scenario (virtual time)', () => {
     system.events.subscribe((e) => {
       if (e.type === 'DeadLetter') dead.push(e.reason);
     });
-    let stopped = false;
-    const done = system.shutdown({ timeoutMs: 60_000 }).then(() => {
-      stopped = true;
-    });
-    for (let t = 0; t < 10_000 && !stopped; t++) {
-      clock.advance(10);
-      await settle(system);
-    }
-    await done;
+    await shutdownAdvancing(system, clock, { timeoutMs: 60_000 });
     // Draining executes every queued opportunity: nothing found is dropped.
     expect(app.stats.executed).toBe(app.stats.opportunities);
     expect(dead.filter((r) => r !== 'stopped')).toEqual([]);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { Script } from 'node:vm';
 import { ActorSystem, type ActorTreeNode } from '@troupe/runtime';
-import { logSink, settle, VirtualClock } from '@troupe/runtime/testing';
+import { logSink, settle, shutdownAdvancing, VirtualClock } from '@troupe/runtime/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type DashboardApp, startDashboard } from '../src/dashboard/app.js';
 import { type Snapshot, startWebServer, type WebServer } from '../src/web/server.js';
@@ -33,15 +33,7 @@ async function advance(ms: number) {
 
 afterEach(async () => {
   await server.close();
-  let stopped = false;
-  const done = system.shutdown({ timeoutMs: 1000 }).then(() => {
-    stopped = true;
-  });
-  for (let t = 0; t < 1000 && !stopped; t++) {
-    clock.advance(10);
-    await settle(system);
-  }
-  await done;
+  await shutdownAdvancing(system, clock, { timeoutMs: 1000 });
 });
 
 /** Reads `/events` one snapshot at a time. */

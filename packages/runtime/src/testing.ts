@@ -92,6 +92,31 @@ export async function settle(system: ActorSystem, maxTurns = 10_000): Promise<vo
   throw new Error(`system ${system.name} still busy after ${maxTurns} event-loop turns`);
 }
 
+/**
+ * Graceful shutdown on virtual time: starts `system.shutdown(options)` and advances `clock` in
+ * `stepMs` steps (settling in between) until it resolves, so drains and hard-stop timeouts
+ * happen. Throws after `maxSteps` steps rather than hanging.
+ */
+export async function shutdownAdvancing(
+  system: ActorSystem,
+  clock: VirtualClock,
+  options: { readonly timeoutMs?: number; readonly stepMs?: number; readonly maxSteps?: number } = {},
+): Promise<void> {
+  let stopped = false;
+  const done = system
+    .shutdown(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
+    .then(() => {
+      stopped = true;
+    });
+  const maxSteps = options.maxSteps ?? 10_000;
+  for (let step = 0; step < maxSteps && !stopped; step++) {
+    clock.advance(options.stepMs ?? 10);
+    await settle(system);
+  }
+  if (!stopped) throw new Error(`system ${system.name} did not shut down within ${maxSteps} clock steps`);
+  await done;
+}
+
 type ProbeMessage<M extends Message> = M | { readonly type: '$probe.watch'; readonly ref: ActorAddress };
 
 /**
