@@ -1,6 +1,6 @@
 import { type Lagged, type OnFull, Topic, topic } from '@troupe/actors';
 import { type ActorRef, ActorSystem, type DeadLetter, type Message, receive } from '@troupe/runtime';
-import { settle } from '@troupe/runtime/testing';
+import { settle, shutdownAdvancing, VirtualClock } from '@troupe/runtime/testing';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -147,6 +147,53 @@ describe('Topic', () => {
     Topic.publish(bus, block(10));
     await settle(system);
     expect(slow.got).toEqual([block(0), block(1), { type: 'Lagged', missed: 8, topic: bus.path }, block(10)]);
+  });
+
+  it('the Lagged notice comes once the subscriber has room, even if nothing more is published', async () => {
+    const clock = new VirtualClock();
+    const local = ActorSystem.start({ name: 'lag-retry', clock });
+    const got: (BusEvent | Lagged)[] = [];
+    let open!: () => void;
+    let gate: Promise<void> | null = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const slow = local.spawn(
+      receive<null, BusEvent | Lagged>(null, async (s, m) => {
+        if (gate !== null) await gate;
+        got.push(m);
+        return s;
+      }),
+      { mailbox: { capacity: 1 } },
+    );
+    const bus = local.spawn(topic<BusEvent>());
+    await Topic.subscribe(bus, slow);
+    for (let n = 0; n < 5; n++) Topic.publish(bus, block(n));
+    await settle(local);
+    gate = null;
+    open();
+    await settle(local);
+    // block 0 filled the one-slot mailbox before the subscriber ran; 1 to 4 were missed
+    expect(got).toEqual([block(0)]);
+    clock.advance(10); // the topic retries the owed notice on its clock
+    await settle(local);
+    expect(got).toEqual([block(0), { type: 'Lagged', missed: 4, topic: bus.path }]);
+    await shutdownAdvancing(local, clock);
+  });
+
+  it('a malformed control message is an unhandled dead letter; the topic keeps its subscriptions', async () => {
+    const bus = system.spawn(topic<BusEvent>(), { name: 'bus' });
+    const a = new Recorder('a');
+    await Topic.subscribe(bus, a.ref);
+    const raw = bus as unknown as ActorRef<Message>;
+    raw.tell({ type: '$topic.subscribe' } as Message);
+    raw.tell({ type: '$topic.whatever' } as Message);
+    await settle(system);
+    expect(deadLetters.map((d) => [d.reason, d.recipient])).toEqual([
+      ['unhandled', '/user/bus'],
+      ['unhandled', '/user/bus'],
+    ]);
+    expect((await Topic.stats(bus)).subscriptions).toHaveLength(1);
+    expect(system.inspect(bus)).toMatchObject({ status: 'running', restarts: 0, unhandled: 2 });
   });
 
   it("onFull 'drop': drops and counts, with no notice", async () => {

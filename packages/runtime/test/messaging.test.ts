@@ -282,6 +282,25 @@ describe('backpressure through a pipeline (ctx.send)', () => {
   });
 });
 
+describe('ctx.unhandled', () => {
+  it('turns the current message into an unhandled dead letter, counted as unhandled, not processed', async () => {
+    const ref = system.spawn(
+      receive<null, Num>(null, async (s, m, ctx) => {
+        if (m.n < 0) ctx.unhandled();
+        return s;
+      }),
+      { name: 'picky' },
+    );
+    ref.tell({ type: 'n', n: -1 });
+    ref.tell({ type: 'n', n: 1 });
+    await settle(system);
+    expect(deadLetters).toEqual([
+      { type: 'DeadLetter', reason: 'unhandled', message: { type: 'n', n: -1 }, recipient: '/user/picky' },
+    ]);
+    expect(system.inspect(ref)).toMatchObject({ received: 2, processed: 1, unhandled: 1 });
+  });
+});
+
 describe('MessageDropped', () => {
   it('every message a full mailbox turns away or its policy discards is published with the policy, then dead-lettered', async () => {
     const events: Extract<SystemEvent, { type: 'MessageDropped' | 'DeadLetter' }>[] = [];

@@ -15,7 +15,8 @@ export interface Lagged {
 /**
  * What a topic does for a subscriber whose mailbox is full:
  * - `'lag'` (default): never waits; counts what the subscriber missed and tells it
- *   `Lagged { missed }` when it has room again. Other subscribers are never slowed.
+ *   `Lagged { missed }` when it has room again (tried at each publish, and every 10 ms on the
+ *   system clock while a notice is owed). Other subscribers are never slowed.
  * - `'block'`: waits for room (the topic takes no further message meanwhile), which
  *   backpressures publishers that `await topic.send(event)` through the topic's own mailbox.
  * - `'drop'`: drops and counts, with no notice.
@@ -64,7 +65,9 @@ export type TopicControl<E extends Message> =
       readonly subscriber: ActorRef<E | Lagged>;
       readonly replyTo?: ActorRef<TopicAck>;
     }
-  | { readonly type: '$topic.stats'; readonly replyTo: ActorRef<TopicStats> };
+  | { readonly type: '$topic.stats'; readonly replyTo: ActorRef<TopicStats> }
+  /** Internal: the topic's own timer, retrying owed `Lagged` notices. */
+  | { readonly type: '$topic.retryLagged' };
 
 /** What a topic accepts: events of `E` (each one is published) and control messages. */
 export type TopicMessage<E extends Message> = E | TopicControl<E>;
@@ -146,6 +149,7 @@ function publish<E extends Message>(
     if (sub.unreported > 0 && !notify(sub, ctx)) {
       sub.missed++;
       sub.unreported++;
+      armLagRetry(ctx);
       continue;
     }
     const r = sub.ref.trySend(event);
@@ -156,10 +160,21 @@ function publish<E extends Message>(
       ctx.send(sub.ref, event);
     } else if (r.reason !== 'closed') {
       sub.missed++;
-      if (sub.onFull === 'lag') sub.unreported++;
+      if (sub.onFull === 'lag') {
+        sub.unreported++;
+        armLagRetry(ctx);
+      }
     }
     // 'closed': the subscriber stopped; its Terminated removes the subscription.
   }
+}
+
+/** How often the topic retries owed `Lagged` notices while publishing is quiet. */
+const LAG_RETRY_MS = 10;
+
+function armLagRetry<E extends Message>(ctx: ActorContext<TopicMessage<E>>): void {
+  if (!ctx.timers.isActive('lagged'))
+    ctx.timers.startSingle('lagged', { type: '$topic.retryLagged' }, LAG_RETRY_MS);
 }
 
 /** Tells a lagging subscriber how much it missed; false if there is still no room. */
@@ -177,28 +192,55 @@ function control<E extends Message>(
 ): void {
   switch (m.type) {
     case '$topic.subscribe': {
-      const { filter, onFull = 'lag' } = m.options;
-      if (!ON_FULL.includes(onFull))
-        throw new TypeError(`onFull must be 'lag', 'block' or 'drop'; got ${String(onFull)}`);
+      const options = (m.options ?? {}) as SubscribeOptions<E>;
+      const { filter, onFull = 'lag' } = options;
+      const validFilter = filter === undefined || typeof filter === 'function' || Array.isArray(filter);
+      if (!isRef(m.subscriber) || !ON_FULL.includes(onFull) || !validFilter) {
+        ctx.unhandled(); // a malformed request (from untyped code): a dead letter, not a crash
+        return;
+      }
       const types = Array.isArray(filter) ? new Set<string>(filter) : null;
       const accepts = typeof filter === 'function' ? filter : null;
       remove(state, m.subscriber);
       state.subscriptions.push(new Subscription(m.subscriber, types, accepts, onFull));
       ctx.watch(m.subscriber);
-      if (m.replyTo !== undefined) ctx.reply(m.replyTo, ACK);
+      if (isRef(m.replyTo)) ctx.reply(m.replyTo, ACK);
       return;
     }
     case '$topic.unsubscribe':
+      if (!isRef(m.subscriber)) {
+        ctx.unhandled();
+        return;
+      }
       remove(state, m.subscriber);
       ctx.unwatch(m.subscriber);
-      if (m.replyTo !== undefined) ctx.reply(m.replyTo, ACK);
+      if (isRef(m.replyTo)) ctx.reply(m.replyTo, ACK);
       return;
     case '$topic.stats':
-      ctx.reply(m.replyTo, describe(state));
+      if (isRef(m.replyTo)) ctx.reply(m.replyTo, describe(state));
+      else ctx.unhandled();
       return;
+    case '$topic.retryLagged': {
+      let owed = false;
+      for (const sub of state.subscriptions) {
+        if (sub.unreported > 0 && !notify(sub, ctx)) owed = true;
+      }
+      if (owed) armLagRetry(ctx);
+      return;
+    }
     default:
-      m satisfies never;
+      ctx.unhandled(); // an unknown $topic.* type
   }
+}
+
+/** Whether `value` looks like an actor ref (untyped callers can send anything). */
+function isRef(value: unknown): value is ActorRef<Message> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { path?: unknown }).path === 'string' &&
+    typeof (value as { tell?: unknown }).tell === 'function'
+  );
 }
 
 function remove<E extends Message>(state: TopicState<E>, ref: { readonly id: string }): void {

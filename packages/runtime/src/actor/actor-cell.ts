@@ -44,11 +44,13 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   scheduled = false;
   /** Waiting for an async handler or for pending `ctx.send`s: takes no message meanwhile. */
   busy = false;
+  /** Set by `ctx.unhandled()` during a handler. */
+  private markedUnhandled = false;
 
   received = 0;
   processed = 0;
   failed = 0;
-  unhandled = 0;
+  unhandledCount = 0;
   dropped = 0;
   restarts = 0;
 
@@ -146,7 +148,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       received: this.received,
       processed: this.processed,
       failed: this.failed,
-      unhandled: this.unhandled,
+      unhandled: this.unhandledCount,
       dropped: this.dropped,
       mailboxDepth: this.mailbox.queue.length,
       mailboxCapacity: this.mailbox.queue.capacity,
@@ -277,6 +279,10 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     this.pendingSends.push(pending);
   }
 
+  unhandled(): void {
+    this.markedUnhandled = true;
+  }
+
   pause(ms: number): void {
     this.extras.pauseMs = validateDuration(ms, 'pause ms');
   }
@@ -367,13 +373,20 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     this.afterHandle(result, message);
   }
 
-  private afterHandle(result: undefined | typeof UNHANDLED | Promise<unknown>, message: unknown): void {
+  private afterHandle(outcome: undefined | typeof UNHANDLED | Promise<unknown>, message: unknown): void {
+    let result = outcome;
+    if (!(result instanceof Promise)) {
+      // Synchronous completion: a ctx.unhandled() during the handler applies now (for an async
+      // handler the flag is read when its promise settles).
+      if (this.markedUnhandled && result === undefined) result = UNHANDLED;
+      this.markedUnhandled = false;
+    }
     if (result === undefined) {
       this.processed++;
       if (this.pendingSends !== null) this.awaitPendingSends();
       else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
     } else if (result === UNHANDLED) {
-      this.unhandled++;
+      this.unhandledCount++;
       this.deadLetter('unhandled', message);
     } else {
       this.busy = true;
@@ -383,6 +396,13 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
         () => {
           if (this.instance !== incarnation) return;
           this.inFlight = null;
+          if (this.markedUnhandled) {
+            this.markedUnhandled = false;
+            this.unhandledCount++;
+            this.deadLetter('unhandled', message);
+            this.resume();
+            return;
+          }
           this.processed++;
           if (this.pendingSends !== null) this.awaitPendingSends();
           else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();

@@ -32,6 +32,14 @@ export interface ActorContext<M extends Message> {
    */
   pause(ms: number): void;
 
+  /**
+   * Declares the message being handled as not accepted (e.g. a malformed request): once the
+   * handler returns, it becomes a dead letter with reason `unhandled` and is counted as
+   * unhandled rather than processed — what an XState machine's missing transition does
+   * automatically.
+   */
+  unhandled(): void;
+
   /** Starts a child actor. Children stop before their parent. Names are unique among siblings. */
   spawn<C extends Message>(behavior: Behavior<C>, options?: SpawnOptions): ActorRef<C>;
 
