@@ -85,6 +85,12 @@ describe('ActorSystem: spawn, names, paths, lookup', () => {
     expect(() => system.spawn({} as never)).toThrow(TypeError);
   });
 
+  it('non-object spawn options are a TypeError; a null shutdown option means the defaults', async () => {
+    const { system } = start();
+    expect(() => system.spawn(idle, 'fast' as never)).toThrow(/spawn: options must be an object; got string/);
+    await expect(system.shutdown(null as never)).resolves.toBeUndefined();
+  });
+
   it('bad system options are clear errors', () => {
     expect(() => ActorSystem.start({ name: '' })).toThrow(TypeError);
     expect(() => ActorSystem.start({ name: 'x', askTimeoutMs: -1 })).toThrow(RangeError);

@@ -186,6 +186,11 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     if (behavior === null || typeof behavior !== 'object' || typeof behavior.start !== 'function') {
       throw new TypeError('spawn: behavior must come from receive() or fromMachine()');
     }
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(
+        `spawn: options must be an object; got ${options === null ? 'null' : typeof options}`,
+      );
+    }
     const name =
       options.name === undefined
         ? `$${(this.extras.nextChildName++).toString(36)}`

@@ -172,9 +172,9 @@ export class ActorSystem {
    * are released with `ActorStoppedError`. Resolves once everything has stopped, within
    * `timeoutMs`. Idempotent: every call returns the same promise.
    */
-  shutdown(options: ShutdownOptions = {}): Promise<void> {
+  shutdown(options: ShutdownOptions | undefined = {}): Promise<void> {
     if (this.#shutdown === null) {
-      const timeoutMs = options.timeoutMs ?? 10_000;
+      const timeoutMs = (options ?? {}).timeoutMs ?? 10_000;
       if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
         return Promise.reject(
           new RangeError(`timeoutMs must be a finite number >= 0; got ${String(timeoutMs)}`),
