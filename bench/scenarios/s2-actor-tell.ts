@@ -6,7 +6,7 @@ import { ActorSystem, receive } from '@troupe/runtime';
 import { Deferred, Effect, Fiber, Queue } from 'effect';
 import { dispatch, query, type Ref, spawn, start, stop } from 'nact';
 import { createActor } from 'xstate';
-import { CAPACITY, type Count, type CounterMsg, counterMachine, expectCount, INC } from '../actors.js';
+import { CAPACITY, type CounterMsg, counterMachine, driveCounter, expectCount, INC } from '../actors.js';
 import { type Measurement, type Scenario, timed } from '../scenario.js';
 
 /** A `receive` counter with the default mailbox (1024, `block`); `trySend`, awaiting `send` only when full. */
@@ -20,15 +20,7 @@ async function troupeCounter(n: number): Promise<number> {
         return count;
       }),
     );
-    const { result, seconds } = await timed(async () => {
-      for (let i = 0; i < n; i++) {
-        if (!counter.trySend(INC).ok) await counter.send(INC);
-      }
-      const reply = await counter.ask<Count>((replyTo) => ({ type: 'get', replyTo }));
-      return reply.n;
-    });
-    expectCount(result, n, 'troupe');
-    return seconds;
+    return await driveCounter(counter, n);
   } finally {
     await system.shutdown();
   }

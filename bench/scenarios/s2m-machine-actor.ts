@@ -4,8 +4,8 @@
  * what the mailbox, the dispatcher and the behaviour adapter cost on top of XState itself.
  */
 import { ActorSystem, fromMachine } from '@troupe/runtime';
-import { type Count, counterMachine, expectCount, INC } from '../actors.js';
-import { type Scenario, timed } from '../scenario.js';
+import { counterMachine, driveCounter } from '../actors.js';
+import type { Scenario } from '../scenario.js';
 import { msgsPerSecond, xstateCounter } from './s2-actor-tell.js';
 
 /** `fromMachine` with the machine's `reply` action provided as `ctx.reply`; default mailbox. */
@@ -23,15 +23,7 @@ async function troupeMachineCounter(n: number): Promise<number> {
         }),
       ),
     );
-    const { result, seconds } = await timed(async () => {
-      for (let i = 0; i < n; i++) {
-        if (!counter.trySend(INC).ok) await counter.send(INC);
-      }
-      const reply = await counter.ask<Count>((replyTo) => ({ type: 'get', replyTo }));
-      return reply.n;
-    });
-    expectCount(result, n, 'troupe');
-    return seconds;
+    return await driveCounter(counter, n);
   } finally {
     await system.shutdown();
   }

@@ -174,7 +174,7 @@ export class ActorSystem {
    */
   shutdown(options: ShutdownOptions | undefined = {}): Promise<void> {
     if (this.#shutdown === null) {
-      const timeoutMs = (options ?? {}).timeoutMs ?? 10_000;
+      const timeoutMs = options?.timeoutMs ?? 10_000;
       if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
         return Promise.reject(
           new RangeError(`timeoutMs must be a finite number >= 0; got ${String(timeoutMs)}`),
