@@ -1,4 +1,4 @@
-import { OK, type TrySendResult, type WaitOptions } from '../channel/results.js';
+import type { TrySendResult, WaitOptions } from '../channel/results.js';
 import type { ActorCell } from './actor-cell.js';
 import type { ActorAddress, ActorRef, AskOptions, Message } from './actor-ref.js';
 import { ask } from './ask.js';
@@ -37,7 +37,6 @@ export class LocalRef<M extends Message> implements ActorRef<M> {
       return;
     }
     const r = cell.mailbox.trySend(message);
-    if (r === OK) return;
     if (r.ok) return;
     if (r.reason === 'full') {
       cell.drop(message);
