@@ -152,6 +152,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       dropped: this.dropped,
       mailboxDepth: this.mailbox.queue.length,
       mailboxCapacity: this.mailbox.queue.capacity,
+      mailboxOverflow: this.mailbox.queue.overflow,
       restarts: this.restarts,
     };
   }

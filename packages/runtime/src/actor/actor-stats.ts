@@ -1,3 +1,5 @@
+import type { OverflowPolicy } from '../channel/overflow.js';
+
 /**
  * - `running`: handling messages.
  * - `suspended`: exited (failed, or stopped itself) and waiting for its supervisor's decision or
@@ -28,6 +30,8 @@ export interface ActorStats {
   readonly mailboxDepth: number;
   /** The mailbox's capacity (user messages). */
   readonly mailboxCapacity: number;
+  /** The mailbox's overflow policy (what a full mailbox does with a new message). */
+  readonly mailboxOverflow: OverflowPolicy;
   readonly restarts: number;
 }
 
