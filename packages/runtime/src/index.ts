@@ -9,12 +9,26 @@
 export type { ActorContext } from './actor/actor-context.js';
 export type { ActorAddress, ActorRef, AskOptions, Message } from './actor/actor-ref.js';
 export type { ActorStats, ActorStatus, ActorTreeNode } from './actor/actor-stats.js';
-export { ask } from './actor/ask.js';
+export { type AddressParts, formatAddress, parseAddress } from './actor/address.js';
 export { type Behavior, type ReceiveOptions, receive, type Terminated } from './actor/behavior.js';
 export { ActorStoppedError, AskTimeoutError, MessageDroppedError } from './actor/errors.js';
+export type {
+  ActorExited,
+  ActorFailed,
+  ActorRestarted,
+  ActorStarted,
+  ActorStopped,
+  DeadLetter,
+  DeadLetterReason,
+  EventStream,
+  MessageDropped,
+  SupervisorEscalated,
+  SystemEvent,
+} from './actor/events.js';
 export type { ExitReason } from './actor/exit-reason.js';
 export { type FromMachineOptions, fromMachine, type MachineMessage } from './actor/from-machine.js';
 export type { MailboxOptions, SpawnOptions } from './actor/spawn-options.js';
+export type { SystemView } from './actor/system-view.js';
 export type { Timers } from './actor/timers.js';
 export { BroadcastReceiver, BroadcastSender, broadcast } from './channel/broadcast.js';
 export { type MpscOptions, mpsc, Receiver, Sender } from './channel/mpsc.js';
@@ -61,16 +75,4 @@ export {
   supervisor,
 } from './supervisor/supervisor.js';
 export { ActorSystem, type ActorSystemOptions, type ShutdownOptions } from './system/actor-system.js';
-export type {
-  ActorFailed,
-  ActorRestarted,
-  ActorStarted,
-  ActorStopped,
-  DeadLetter,
-  DeadLetterReason,
-  EventStream,
-  MessageDropped,
-  SupervisorEscalated,
-  SystemEvent,
-} from './system/events.js';
 export { type Clock, systemClock } from './time/clock.js';

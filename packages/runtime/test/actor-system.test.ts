@@ -96,13 +96,14 @@ describe('ActorSystem: spawn, names, paths, lookup', () => {
     expect(() => ActorSystem.start({ name: 'x', askTimeoutMs: -1 })).toThrow(RangeError);
   });
 
-  it('publishes ActorStarted and ActorStopped', async () => {
+  it('publishes ActorStarted, ActorExited (the incarnation) and ActorStopped (the actor)', async () => {
     const { system, events } = start();
     const ref = system.spawn(idle, { name: 'a' });
-    system.stop(ref);
+    await system.stop(ref);
     await settle(system);
     expect(events).toEqual([
-      { type: 'ActorStarted', path: '/user/a', id: ref.id },
+      { type: 'ActorStarted', path: '/user/a', id: ref.id, restarts: 0 },
+      { type: 'ActorExited', path: '/user/a', id: ref.id, restarts: 0, reason: { type: 'shutdown' } },
       { type: 'ActorStopped', path: '/user/a', id: ref.id, reason: { type: 'shutdown' } },
     ]);
   });

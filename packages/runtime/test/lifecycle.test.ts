@@ -51,6 +51,7 @@ describe('failure', () => {
       'ActorStarted',
       'DeadLetter:failed',
       'ActorFailed',
+      'ActorExited',
       'DeadLetter:stopped',
       'ActorStopped',
     ]);
@@ -74,7 +75,7 @@ describe('failure', () => {
     );
   });
 
-  it('a behaviour that throws at start fails at once: spawn returns a ref to a stopped actor', async () => {
+  it('a behaviour that throws at start fails at once (ActorFailed, phase start; no ActorStarted): spawn returns a ref to a stopped actor', async () => {
     const ref = system.spawn(
       receive<null, Message>(null, (s) => s, {
         onStart: () => {
@@ -84,7 +85,8 @@ describe('failure', () => {
       { name: 'doa' },
     );
     ref.tell({ type: 'hello' });
-    expect(events.map((e) => e.type)).toEqual(['ActorStarted', 'ActorFailed', 'ActorStopped', 'DeadLetter']);
+    expect(events.map((e) => e.type)).toEqual(['ActorFailed', 'ActorStopped', 'DeadLetter']);
+    expect(events[0]).toMatchObject({ type: 'ActorFailed', path: '/user/doa', phase: 'start' });
     await expect(ref.ask(() => ({ type: 'q' }))).rejects.toThrow('stopped');
   });
 });

@@ -107,7 +107,7 @@ describe('the OTP matrix: restart type × exit reason × strategy', () => {
 });
 
 describe('restart order', () => {
-  it('oneForAll takes siblings down in reverse start order, then starts every child in start order', async () => {
+  it('oneForAll ends the failed child first, then its siblings in reverse start order, then starts every child in start order', async () => {
     const hooks: string[] = [];
     const hooked = (id: string) =>
       receive<null, WorkerMsg>(
@@ -135,7 +135,8 @@ describe('restart order', () => {
     hooks.length = 0;
     ref('/user/sup/b').tell({ type: 'crash' });
     await settle(system);
-    expect(hooks).toEqual(['down c', 'down b', 'down a', 'start a', 'start b', 'start c']);
+    // OTP: the failed child's incarnation ends first, then its siblings in reverse start order.
+    expect(hooks).toEqual(['down b', 'down c', 'down a', 'start a', 'start b', 'start c']);
   });
 });
 

@@ -1,50 +1,77 @@
+/*
+ * THE RULES (read before changing anything here)
+ *
+ * status       running → suspended    exitNow() under a supervisor, or a sibling's group restart
+ *                                      (suspend()); mail keeps queuing, nothing is processed
+ *              suspended → running    restart(): same ref, same mailbox, a fresh incarnation
+ *              running → stopping     stopGracefully(): mailbox closed, children first, then drain
+ *              any → stopping → stopped  terminate(), in one synchronous call
+ * busy         an async handler, pending ctx.sends or a pause holds the next message; run()
+ *              takes none. Set in afterHandle/awaitPendingSends/startPause, cleared by resume(),
+ *              exitNow() and stopIncarnation().
+ * scheduled    set only by Dispatcher.schedule, cleared only by its drain. kick() is the one
+ *              place the cell asks to be scheduled.
+ * incarnation  `instance` is the current incarnation. Every async continuation captures it and
+ *              drops its outcome if a restart or stop replaced it. `restarts` numbers the
+ *              incarnations: an exit request names the one it targets.
+ * system lane  drained before user mail (Mailbox); a stop ends the turn.
+ * accounting   every message that entered the mailbox (received) ends exactly once: processed,
+ *              failed, unhandled, evicted, cancelled (a stale timer), dead-lettered, or is still
+ *              queued / in flight. The auditor of the test kit checks this for every test.
+ * guards       nothing a user supplies may throw through here: handlers and hooks run in
+ *              try/catch (a throw is a failure of this actor, or is logged for hooks), and the
+ *              dispatcher catches whatever escapes run() and fails the actor (crashed()).
+ */
 import { BoundedQueue } from '../channel/bounded-queue.js';
-import { type OverflowPolicy, validateCapacity } from '../channel/overflow.js';
-import { QueueChannel, type QueueConsumer } from '../channel/queue-channel.js';
+import type { QueueConsumer } from '../channel/queue-channel.js';
 import type { Logger } from '../logger.js';
-import type { ActorSystem } from '../system/actor-system.js';
-import type { DeadLetterReason } from '../system/events.js';
 import type { Clock } from '../time/clock.js';
 import type { ActorContext } from './actor-context.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { ActorStats, ActorStatus, ActorTreeNode } from './actor-stats.js';
-import type { Behavior, BehaviorInstance, Lifecycle, Terminated } from './behavior.js';
-import { UNHANDLED } from './behavior.js';
-import { Rare, type SystemMessage } from './cell-state.js';
+import type { Behavior, BehaviorInstance, BehaviorSource, Lifecycle, SupervisedChild } from './behavior.js';
+import { isBehavior, isRawMachine, UNHANDLED } from './behavior.js';
+import { Rare } from './cell-state.js';
+import { Children } from './children.js';
+import { type DeathWatch, notifyWatchers, takeWatch, unwatch, watch } from './death-watch.js';
 import type { Runnable } from './dispatcher.js';
-import { type ExitReason, NORMAL, SHUTDOWN } from './exit-reason.js';
+import type { DeadLetterReason } from './events.js';
+import { type ExitReason, NORMAL, SHUTDOWN, validateExitReason } from './exit-reason.js';
 import type { Host } from './host.js';
 import { LocalRef } from './local-ref.js';
+import { Mailbox, type SystemMessage } from './mailbox.js';
 import {
-  DEFAULT_MAILBOX_CAPACITY,
-  DEFAULT_SHUTDOWN_MS,
-  DEFAULT_THROUGHPUT,
+  type ResolvedSpawnOptions,
+  resolveSpawnOptions,
   type SpawnOptions,
   validateDuration,
-  validateName,
 } from './spawn-options.js';
+import type { SystemView } from './system-view.js';
 import { TimerMessage, TimerScheduler, type Timers } from './timers.js';
 
-/** Lifecycle of an actor. */
 /** The mailbox entries: user messages, and timer envelopes checked for staleness on dequeue. */
 type Entry<M extends Message> = M | TimerMessage<M>;
 
+type Outcome = undefined | typeof UNHANDLED | Promise<unknown>;
+
 /**
- * One actor: its mailbox (a system lane drained first, and a bounded user lane that is the
- * channels' own `QueueChannel`), its current behaviour incarnation, its children, watchers and
- * timers, and its counters. It is also the `ActorContext` handed to the behaviour (as Akka's
- * ActorCell is). Restarting replaces only the incarnation: ref and mailbox stay.
+ * One actor: its mailbox, its current behaviour incarnation, its children, and its counters.
+ * It is also the `ActorContext` handed to the behaviour (as Pekko's ActorCell is). Restarting
+ * replaces only the incarnation: ref and mailbox stay. Death watch, children and the mailbox's
+ * two lanes live in their own files; the run loop and the incarnation lifecycle stay here,
+ * because they share `status`, `busy` and `instance` (see THE RULES above).
  *
  * @internal Not exported from the package.
  */
-export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle, Runnable, QueueConsumer {
+export class ActorCell<M extends Message>
+  implements ActorContext<M>, Lifecycle, Runnable, QueueConsumer, SupervisedChild
+{
   readonly self: ActorRef<M>;
-  readonly mailbox: QueueChannel<Entry<M>>;
+  readonly mailbox: Mailbox<Entry<M>>;
   status: ActorStatus = 'running';
   scheduled = false;
-  /** Waiting for an async handler or for pending `ctx.send`s: takes no message meanwhile. */
   busy = false;
-  /** Set by `ctx.unhandled()` during a handler. */
+  /** Set by `ctx.unhandled()` during a handler; reset before every message. */
   private markedUnhandled = false;
 
   received = 0;
@@ -55,8 +82,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   restarts = 0;
 
   private instance: BehaviorInstance<M> | null = null;
-  private systemLane: SystemMessage[] | null = null;
-  private childCells: Map<string, ActorCell<Message>> | null = null;
+  private childCells: Children | null = null;
   private pendingSends: Promise<void>[] | null = null;
   /** The message whose async handler has not settled yet (null when none). */
   private inFlight: unknown = null;
@@ -69,21 +95,23 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     readonly host: Host,
     readonly parentCell: ActorCell<Message> | null,
     readonly name: string,
-    private behavior: Behavior<M>,
-    capacity: number,
-    overflow: OverflowPolicy | undefined,
-    private readonly throughput: number,
-    /** How long a graceful stop waits for the mailbox to drain before stopping hard. */
-    readonly shutdownMs: number,
+    private source: BehaviorSource<M>,
+    options: ResolvedSpawnOptions,
   ) {
     this.self = new LocalRef<M>(this);
-    const onDrop =
-      overflow === undefined || overflow === 'block' ? undefined : (e: Entry<M>) => this.onPolicyDrop(e);
-    this.mailbox = new QueueChannel<Entry<M>>(
-      new BoundedQueue<Entry<M>>(capacity, { overflow, onDrop }),
+    const overflow = options.overflow;
+    const onDrop = overflow === 'block' ? undefined : (e: Entry<M>) => this.onPolicyDrop(e);
+    this.mailbox = new Mailbox<Entry<M>>(
+      new BoundedQueue<Entry<M>>(options.capacity, { overflow, onDrop }),
       this,
     );
+    this.throughput = options.throughput;
+    this.shutdownMs = options.shutdownMs;
   }
+
+  private readonly throughput: number;
+  /** How long a graceful stop waits for the mailbox to drain before stopping hard. */
+  readonly shutdownMs: number;
 
   // ---- identity -------------------------------------------------------------------------
 
@@ -115,8 +143,12 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     return (this.parentCell ?? (this as unknown as ActorCell<Message>)).self;
   }
 
-  get system(): ActorSystem {
+  get system(): SystemView {
     return this.host.system;
+  }
+
+  get clock(): Clock {
+    return this.host.clock;
   }
 
   get log(): Logger {
@@ -131,8 +163,18 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     return rare.timers;
   }
 
+  /** @internal Death-watch state (created on first use). */
+  get deathWatch(): DeathWatch {
+    return this.extras.watch;
+  }
+
+  /** @internal Death-watch state if any. */
+  peekDeathWatch(): DeathWatch | null {
+    return this.rare?.deathWatch ?? null;
+  }
+
   get children(): readonly ActorCell<Message>[] {
-    return this.childCells === null ? [] : [...this.childCells.values()];
+    return this.childCells === null ? [] : this.childCells.list();
   }
 
   child(name: string): ActorCell<Message> | undefined {
@@ -141,6 +183,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   /** A snapshot of this actor's counters. */
   stats(): ActorStats {
+    const rare = this.rare;
     return {
       path: this.path,
       id: this.id,
@@ -150,6 +193,10 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       failed: this.failed,
       unhandled: this.unhandledCount,
       dropped: this.dropped,
+      evicted: rare?.evicted ?? 0,
+      cancelled: rare?.cancelled ?? 0,
+      deadLettered: rare?.deadLettered ?? 0,
+      inFlight: this.inFlight === null ? 0 : 1,
       mailboxDepth: this.mailbox.queue.length,
       mailboxCapacity: this.mailbox.queue.capacity,
       mailboxOverflow: this.mailbox.queue.overflow,
@@ -157,113 +204,132 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     };
   }
 
-  // ---- lifecycle --------------------------------------------------------------------------
+  // ---- incarnations -----------------------------------------------------------------------
 
-  /** Starts the first incarnation; a throw is a failure at start. */
+  /** Starts the first incarnation; a throw (from a factory, the behaviour or its afterStart) is a failed start. */
   start(): void {
-    this.host.publishStarted(this);
-    this.startIncarnation();
+    if (this.startIncarnation()) this.host.publishStarted(this);
   }
 
-  /** Starts a new incarnation; a throw (from the behaviour or its afterStart) is a failure. */
-  private startIncarnation(): void {
+  /**
+   * Starts a new incarnation. Returns whether it runs; a throw anywhere in the start (the
+   * factory, `behavior.start`, `afterStart`) is a failed start: `ActorFailed` (phase `start`),
+   * then an exit its supervisor answers like any other (it counts toward intensity).
+   */
+  private startIncarnation(): boolean {
     try {
-      const instance = this.behavior.start(this, this);
+      const source = this.source;
+      const behavior = typeof source === 'function' ? source() : source;
+      if (!isBehavior(behavior)) {
+        throw new TypeError(
+          `${this.path}: the child's start() must return a behavior (receive() or fromMachine())`,
+        );
+      }
+      const instance = behavior.start(this, this);
       this.instance = instance;
       instance.afterStart?.();
     } catch (error) {
-      this.fail(error, undefined);
+      if (this.active) {
+        this.host.publishFailed(this, error, 'start');
+        this.exitNow({ type: 'error', error });
+      } else this.log.error({ err: error }, 'start failed while stopping');
+      return false;
     }
+    return this.status === 'running';
   }
 
   spawn<C extends Message>(behavior: Behavior<C>, options: SpawnOptions = {}): ActorRef<C> {
-    if (this.status !== 'running')
-      throw new TypeError(`cannot spawn from ${this.path}: it is ${this.status}`);
+    if (!isBehavior(behavior)) throw new TypeError(notABehavior(behavior));
     return this.spawnChild(behavior, options).self;
   }
 
+  /** Lifecycle: a supervisor's child, started from a factory so that a throwing factory is a failed start. */
+  spawnSupervised(source: () => Behavior<Message>, options: SpawnOptions): SupervisedChild {
+    return this.spawnChild(source, options);
+  }
+
   /** @internal */
-  spawnChild<C extends Message>(behavior: Behavior<C>, options: SpawnOptions): ActorCell<C> {
-    if (behavior === null || typeof behavior !== 'object' || typeof behavior.start !== 'function') {
-      throw new TypeError('spawn: behavior must come from receive() or fromMachine()');
-    }
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(
-        `spawn: options must be an object; got ${options === null ? 'null' : typeof options}`,
-      );
-    }
-    const name =
-      options.name === undefined
-        ? `$${(this.extras.nextChildName++).toString(36)}`
-        : validateName(options.name);
-    if (this.childCells?.has(name))
-      throw new TypeError(`an actor named "${name}" already exists under ${this.path || '/'}`);
-    const mailbox = options.mailbox ?? {};
-    const capacity = validateCapacity(mailbox.capacity ?? DEFAULT_MAILBOX_CAPACITY, 'mailbox.capacity');
-    const throughput = validateCapacity(options.throughput ?? DEFAULT_THROUGHPUT, 'throughput');
-    const shutdownMs = validateDuration(options.shutdownMs ?? DEFAULT_SHUTDOWN_MS, 'shutdownMs');
-    const cell = new ActorCell<C>(
-      this.host,
-      this as unknown as ActorCell<Message>,
-      name,
-      behavior,
-      capacity,
-      mailbox.overflow,
-      throughput,
-      shutdownMs,
-    );
-    this.childCells ??= new Map();
-    this.childCells.set(name, cell as unknown as ActorCell<Message>);
+  spawnChild<C extends Message>(source: BehaviorSource<C>, options: SpawnOptions): ActorCell<C> {
+    if (this.status !== 'running')
+      throw new TypeError(`cannot spawn from ${this.path}: it is ${this.status}`);
+    const resolved = resolveSpawnOptions(options);
+    this.childCells ??= new Children();
+    const name = this.childCells.claim(resolved.name, this.path);
+    const cell = new ActorCell<C>(this.host, this as unknown as ActorCell<Message>, name, source, resolved);
+    this.childCells.add(cell as unknown as ActorCell<Message>);
     cell.start();
     return cell;
   }
 
   stop(ref?: ActorAddress): void {
     if (ref === undefined || ref === this.self) {
-      if (this.status === 'running') this.enqueueSystem({ kind: 'stop', reason: NORMAL, exit: true });
+      this.exit(NORMAL);
       return;
     }
     const target = LocalRef.cellOf(ref);
     if (target === undefined || target.parentCell !== (this as unknown as ActorCell<Message>)) {
       throw new TypeError(`${this.path} can only stop itself or its children; ${ref.path} is neither`);
     }
-    target.requestStop(SHUTDOWN, true);
+    void target.stopGracefully(SHUTDOWN);
+  }
+
+  exit(reason: ExitReason): void {
+    const checked = validateExitReason(reason);
+    if (this.status === 'running') {
+      this.enqueueSystem({ kind: 'exit', reason: checked, incarnation: this.restarts });
+    }
   }
 
   /**
-   * Asks this actor to stop after its current message (system lane). From its parent it stops
-   * for good; from anyone else it is an exit its supervisor (if any) answers.
+   * A stop request from outside (`system.stop`): under a supervisor it is an exit the
+   * supervisor answers (after the current message, forced after `timeoutMs` if a handler never
+   * ends); otherwise a graceful stop (drain within `timeoutMs`, then hard). Resolves once the
+   * incarnation has ended.
    */
-  requestStop(reason: ExitReason, fromParent: boolean): void {
-    if (this.status === 'stopped') return;
-    if (this.status === 'suspended' && fromParent) this.terminate(reason);
-    else if (this.status !== 'suspended') {
-      this.enqueueSystem({ kind: 'stop', reason, exit: !fromParent && this.parentCell?.supervises === true });
+  requestStop(reason: ExitReason, timeoutMs = this.shutdownMs): Promise<void> {
+    if (this.status === 'stopped') return Promise.resolve();
+    const parent = this.parentCell;
+    if (parent === null || !parent.supervises || this.status !== 'running') {
+      return this.stopGracefully(reason, timeoutMs);
     }
+    const rare = this.extras;
+    const ended = new Promise<void>((resolve) => {
+      rare.exitWaiters ??= [];
+      rare.exitWaiters.push(resolve);
+    });
+    this.enqueueSystem({ kind: 'exit', reason, incarnation: this.restarts });
+    if (rare.exitTimer === undefined) {
+      const incarnation = this.restarts;
+      rare.exitTimer = this.host.clock.setTimeout(() => {
+        rare.exitTimer = undefined;
+        // Still the same incarnation, stuck in a handler: abandon its message and exit now.
+        if (this.restarts === incarnation && this.status === 'running') this.exitNow(reason);
+      }, timeoutMs);
+    }
+    return ended;
+  }
+
+  /** The incarnation ended (exit, failure or stop): release `requestStop` callers and its timer. */
+  private settleExit(): void {
+    const rare = this.rare;
+    if (rare === null) return;
+    if (rare.exitTimer !== undefined) this.host.clock.clearTimeout(rare.exitTimer);
+    rare.exitTimer = undefined;
+    const waiters = rare.exitWaiters;
+    rare.exitWaiters = null;
+    if (waiters !== null) for (const resolve of waiters) resolve();
   }
 
   watch(ref: ActorAddress): void {
     const target = LocalRef.cellOf(ref);
     if (target === undefined)
       throw new TypeError(`cannot watch ${String(ref?.path)}: not an actor of this system`);
-    const me = this as unknown as ActorCell<Message>;
-    const rare = this.extras;
-    rare.watching ??= new Set();
-    rare.watching.add(target);
-    if (target.status === 'stopped') {
-      this.enqueueSystem({ kind: 'terminated', signal: terminated(target) });
-      return;
-    }
-    const targetRare = target.extras;
-    targetRare.watchers ??= new Set();
-    targetRare.watchers.add(me);
+    watch(this as unknown as ActorCell<Message>, target);
   }
 
   unwatch(ref: ActorAddress): void {
     const target = LocalRef.cellOf(ref);
-    if (target === undefined) return;
-    this.rare?.watching?.delete(target);
-    target.rare?.watchers?.delete(this as unknown as ActorCell<Message>);
+    if (target !== undefined) unwatch(this as unknown as ActorCell<Message>, target);
   }
 
   // ---- messaging --------------------------------------------------------------------------
@@ -303,10 +369,18 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     if (!this.scheduled && !this.busy) this.host.dispatcher.schedule(this);
   }
 
-  private enqueueSystem(message: SystemMessage): void {
-    this.systemLane ??= [];
-    this.systemLane.push(message);
-    if (!this.scheduled && !this.busy) this.host.dispatcher.schedule(this);
+  /** @internal Puts a system message in the system lane. */
+  enqueueSystem(message: SystemMessage): void {
+    this.mailbox.pushSystem(message);
+    this.kick();
+  }
+
+  /** Asks the dispatcher to run this actor if it has work and may take it now. */
+  private kick(): void {
+    if (this.scheduled || this.busy || !this.active) return;
+    if (this.mailbox.queue.length > 0 || this.mailbox.hasSystem || this.status === 'stopping') {
+      this.host.dispatcher.schedule(this);
+    }
   }
 
   private deliverTimer(envelope: TimerMessage<M>): void {
@@ -316,6 +390,9 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   }
 
   private onPolicyDrop(entry: Entry<M>): void {
+    // dropNewest refuses the arriving message (never received); dropOldest and latest evict a
+    // queued one (received, so it is accounted as evicted).
+    if (this.mailbox.queue.overflow !== 'dropNewest') this.extras.evicted++;
     this.drop(entry instanceof TimerMessage ? entry.message : entry);
   }
 
@@ -335,21 +412,28 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     this.host.deadLetter(reason, message, this.path, error);
   }
 
+  /** A received message that will never be handled: a dead letter, and accounted as one. */
+  private abandon(reason: DeadLetterReason, message: unknown): void {
+    this.extras.deadLettered++;
+    this.deadLetter(reason, message);
+  }
+
   // ---- processing -------------------------------------------------------------------------
 
   run(): number {
-    if (this.busy || this.status === 'stopped' || this.status === 'suspended') return 0;
+    if (this.busy || !this.active) return 0;
     const limit = this.throughput;
-    const queue = this.mailbox.queue;
+    const mailbox = this.mailbox;
+    const queue = mailbox.queue;
     let n = 0;
     for (;;) {
-      if (this.systemLane !== null && this.systemLane.length > 0) {
+      if (mailbox.hasSystem) {
         this.runSystemLane();
         if (this.busy || !this.active) return n;
       }
       if (n >= limit || queue.length === 0) break;
       n++;
-      this.invoke(this.mailbox.take());
+      this.invoke(mailbox.take());
       if (this.busy || !this.active) return n;
     }
     if (this.status === 'stopping' && queue.length === 0) {
@@ -360,26 +444,37 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     return n;
   }
 
+  /** Runnable: something escaped `run()` (a supervisor's decision, a throwing clock): a failure of this actor. */
+  crashed(error: unknown): void {
+    if (this.active) this.fail(error, undefined);
+    else this.log.error({ err: error }, 'actor crashed while stopping');
+  }
+
   private invoke(entry: Entry<M>): void {
     let message: M;
     if (entry instanceof TimerMessage) {
       const timers = this.rare?.timers;
-      if (timers === undefined || timers === null || !timers.accept(entry)) return;
+      if (timers === undefined || timers === null || !timers.accept(entry)) {
+        this.extras.cancelled++;
+        return;
+      }
       message = entry.message;
     } else {
       message = entry;
     }
-    let result: undefined | typeof UNHANDLED | Promise<unknown>;
+    this.markedUnhandled = false;
+    let result: Outcome;
     try {
       result = (this.instance as BehaviorInstance<M>).handle(message);
     } catch (error) {
+      this.markedUnhandled = false;
       this.fail(error, message);
       return;
     }
     this.afterHandle(result, message);
   }
 
-  private afterHandle(outcome: undefined | typeof UNHANDLED | Promise<unknown>, message: unknown): void {
+  private afterHandle(outcome: Outcome, message: unknown): void {
     let result = outcome;
     if (!(result instanceof Promise)) {
       // Synchronous completion: a ctx.unhandled() during the handler applies now (for an async
@@ -389,8 +484,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     }
     if (result === undefined) {
       this.processed++;
-      if (this.pendingSends !== null) this.awaitPendingSends();
-      else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
+      this.continueAfter();
     } else if (result === UNHANDLED) {
       this.unhandledCount++;
       this.deadLetter('unhandled', message);
@@ -400,7 +494,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       const incarnation = this.instance;
       result.then(
         () => {
-          if (this.instance !== incarnation) return;
+          if (this.instance !== incarnation || this.inFlight !== message) return;
           this.inFlight = null;
           if (this.markedUnhandled) {
             this.markedUnhandled = false;
@@ -410,17 +504,33 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
             return;
           }
           this.processed++;
-          if (this.pendingSends !== null) this.awaitPendingSends();
-          else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
-          else this.resume();
+          this.guarded(() => this.continueAfter(true));
         },
         (error: unknown) => {
-          if (this.instance !== incarnation) return;
+          if (this.instance !== incarnation || this.inFlight !== message) return;
           this.inFlight = null;
           this.busy = false;
+          this.markedUnhandled = false;
           this.fail(error, message);
         },
       );
+    }
+  }
+
+  /** After a processed message: wait for pending ctx.sends, then a requested pause, then go on. */
+  private continueAfter(resume = false): void {
+    if (this.pendingSends !== null) this.awaitPendingSends();
+    else if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
+    else if (resume) this.resume();
+  }
+
+  /** Runs `work` outside the dispatcher (a promise continuation): whatever it throws fails this actor. */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.busy = false;
+      this.crashed(error);
     }
   }
 
@@ -431,8 +541,10 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     const incarnation = this.instance;
     Promise.all(pending).then(() => {
       if (this.instance !== incarnation) return;
-      if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
-      else this.resume();
+      this.guarded(() => {
+        if (this.rare !== null && this.rare.pauseMs > 0) this.startPause();
+        else this.resume();
+      });
     });
   }
 
@@ -441,12 +553,12 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     const rare = this.extras;
     const ms = rare.pauseMs;
     rare.pauseMs = 0;
-    this.busy = true;
     const incarnation = this.instance;
     rare.pauseTimer = this.host.clock.setTimeout(() => {
       rare.pauseTimer = undefined;
       if (this.instance === incarnation) this.resume();
     }, ms);
+    this.busy = true;
   }
 
   /** Whether it takes messages: running, or draining before a graceful stop. */
@@ -456,23 +568,16 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   private resume(): void {
     this.busy = false;
-    if (!this.active || this.scheduled) return;
-    if (this.status === 'stopping') {
-      this.host.dispatcher.schedule(this); // finish draining, or notice the mailbox is empty
-      return;
-    }
-    if (this.mailbox.queue.length > 0 || (this.systemLane !== null && this.systemLane.length > 0)) {
-      this.host.dispatcher.schedule(this);
-    }
+    this.kick();
   }
 
   private runSystemLane(): void {
-    const lane = this.systemLane as SystemMessage[];
-    while (lane.length > 0 && !this.busy && this.active) {
-      const message = lane.shift() as SystemMessage;
-      if (message.kind === 'stop') {
-        if (message.exit) this.exit(message.reason);
-        else this.terminate(message.reason);
+    const mailbox = this.mailbox;
+    while (mailbox.hasSystem && !this.busy && this.active) {
+      const message = mailbox.shiftSystem();
+      if (message.kind === 'exit') {
+        if (message.incarnation !== this.restarts) continue; // that incarnation already ended
+        this.exitNow(message.reason);
         return;
       }
       if (message.kind === 'childExited') {
@@ -480,12 +585,14 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
         continue;
       }
       const watched = LocalRef.cellOf(message.signal.ref);
-      if (watched === undefined || this.rare?.watching?.delete(watched) !== true) continue; // unwatched meanwhile
+      if (watched === undefined || !takeWatch(this as unknown as ActorCell<Message>, watched)) continue; // unwatched meanwhile
       this.received++; // handed to the behaviour like a message: counted like one
-      let result: undefined | typeof UNHANDLED | Promise<unknown>;
+      this.markedUnhandled = false;
+      let result: Outcome;
       try {
         result = (this.instance as BehaviorInstance<M>).terminated(message.signal);
       } catch (error) {
+        this.markedUnhandled = false;
         this.fail(error, message.signal);
         return;
       }
@@ -493,11 +600,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     }
   }
 
-  // ---- failure and stop -------------------------------------------------------------------
-
-  get clock(): Clock {
-    return this.host.clock;
-  }
+  // ---- failure, exit, restart -------------------------------------------------------------
 
   /** Lifecycle: the behaviour failed outside a handler (e.g. an invoked promise of a machine). */
   failAsync(error: unknown): void {
@@ -506,7 +609,8 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   /**
    * A handler threw or rejected, or the machine errored. The message becomes a dead letter
-   * (`failed`) carrying the error; the parent decides what happens next (for now: stop).
+   * (`failed`) carrying the error; then the incarnation exits with the error, which the
+   * parent's supervisor answers (or the actor stops, without one).
    */
   fail(error: unknown, message: unknown): void {
     if (!this.active) return;
@@ -514,23 +618,28 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
       this.failed++; // counts failed messages; a failure outside one is an ActorFailed event only
       this.deadLetter('failed', message, error);
     }
-    this.host.publishFailed(this, error);
-    this.exit({ type: 'error', error });
+    this.host.publishFailed(this, error, 'running');
+    this.exitNow({ type: 'error', error });
   }
 
   /**
-   * This incarnation is over (it failed, or stopped itself). Under a supervisor the actor is
+   * This incarnation is over (it failed, or exited). Under a supervisor the actor is
    * suspended — mailbox kept, nothing processed — until the supervisor restarts or stops it;
    * otherwise it stops. While draining for a graceful stop, it just stops.
    */
-  exit(reason: ExitReason): void {
+  private exitNow(reason: ExitReason): void {
     const parent = this.parentCell;
     if (this.status !== 'running' || parent === null || !parent.supervises) {
       this.terminate(reason);
       return;
     }
+    const interrupted = this.inFlight;
+    this.inFlight = null;
+    if (interrupted !== null) this.abandon('stopped', interrupted);
     this.status = 'suspended';
     this.busy = false;
+    this.extras.exitReason = reason;
+    this.settleExit();
     parent.enqueueSystem({ kind: 'childExited', child: this as unknown as ActorCell<Message>, reason });
   }
 
@@ -548,21 +657,20 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   /**
    * Restart in place: the same ref and mailbox (queued messages are kept and processed next),
-   * a fresh incarnation. The old incarnation's children are stopped, its timers cancelled and
-   * its stop hook told it is restarting; then the behaviour starts again from scratch.
+   * a fresh incarnation from `source` (a behaviour, or a factory called now). The old
+   * incarnation's children are stopped, its timers cancelled and its stop hook told it is
+   * restarting. A failed start is a failure (`ActorFailed`, phase `start`), not a restart.
    */
-  restart(reason: ExitReason, behavior?: Behavior<M>): void {
+  restart(reason: ExitReason, source?: BehaviorSource<Message>): void {
     if (this.status === 'stopped' || this.status === 'stopping') return;
     this.stopIncarnation(reason, true);
-    if (behavior !== undefined) this.behavior = behavior;
+    if (source !== undefined) this.source = source as BehaviorSource<M>;
     this.restarts++;
     this.status = 'running';
+    if (!this.startIncarnation()) return;
+    this.host.publishStarted(this);
     this.host.publishRestarted(this, reason);
-    this.startIncarnation();
-    if (this.status !== 'running') return;
-    if (this.mailbox.queue.length > 0 || (this.systemLane !== null && this.systemLane.length > 0)) {
-      if (!this.scheduled) this.host.dispatcher.schedule(this);
-    }
+    this.kick();
   }
 
   /** Ends the incarnation but keeps ref and mailbox, until `restart` (a sibling is restarting). */
@@ -587,14 +695,16 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   private stopIncarnation(reason: ExitReason, restarting: boolean): void {
     const interrupted = this.inFlight;
     this.inFlight = null;
-    if (interrupted !== null) this.deadLetter(this.host.shuttingDown ? 'shutdown' : 'stopped', interrupted);
+    this.markedUnhandled = false;
+    if (interrupted !== null) this.abandon(this.host.shuttingDown ? 'shutdown' : 'stopped', interrupted);
     const children = this.children;
     for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
-    this.rare?.timers?.cancelAll();
-    if (this.rare !== null) {
-      this.rare.pauseMs = 0;
-      if (this.rare.pauseTimer !== undefined) this.host.clock.clearTimeout(this.rare.pauseTimer);
-      this.rare.pauseTimer = undefined;
+    const rare = this.rare;
+    if (rare !== null) {
+      rare.timers?.cancelAll();
+      rare.pauseMs = 0;
+      if (rare.pauseTimer !== undefined) this.host.clock.clearTimeout(rare.pauseTimer);
+      rare.pauseTimer = undefined;
     }
     this.pendingSends = null;
     this.busy = false;
@@ -606,6 +716,7 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     } catch (error) {
       this.log.error({ err: error }, restarting ? 'restart hook threw' : 'stop hook threw');
     }
+    this.host.publishExited(this, reason);
   }
 
   /**
@@ -616,8 +727,8 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
    */
   stopGracefully(reason: ExitReason, timeoutMs = this.shutdownMs): Promise<void> {
     if (this.status === 'stopped') return Promise.resolve();
+    const rare = this.extras;
     const stopped = new Promise<void>((resolve) => {
-      const rare = this.extras;
       rare.stopWaiters ??= [];
       rare.stopWaiters.push(resolve);
     });
@@ -628,15 +739,21 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     }
     this.status = 'stopping';
     this.mailbox.close(); // refuse new messages; queued ones stay receivable
-    this.extras.drainTimer = this.host.clock.setTimeout(() => this.terminate(reason), timeoutMs);
+    try {
+      rare.drainTimer = this.host.clock.setTimeout(() => this.terminate(reason), timeoutMs);
+    } catch (error) {
+      this.log.error({ err: error }, 'clock.setTimeout threw: stopping without draining');
+      this.terminate(reason);
+      return stopped;
+    }
     const children = this.children;
     (async () => {
       for (let i = children.length - 1; i >= 0; i--) {
         await (children[i] as ActorCell<Message>).stopGracefully(SHUTDOWN);
       }
-      if (this.extras.terminating || this.status !== 'stopping') return;
-      this.extras.drained = () => this.terminate(reason);
-      if (!this.busy && !this.scheduled) this.host.dispatcher.schedule(this);
+      if (rare.terminating || this.status !== 'stopping') return;
+      rare.drained = () => this.terminate(reason);
+      this.kick();
     })();
     return stopped;
   }
@@ -657,25 +774,20 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
     const leftover: DeadLetterReason = this.host.shuttingDown ? 'shutdown' : 'stopped';
     while (this.mailbox.queue.length > 0) {
       const entry = this.mailbox.take();
-      if (entry instanceof TimerMessage) continue; // cancelled with the timers
-      this.deadLetter(leftover, entry);
+      if (entry instanceof TimerMessage)
+        rare.cancelled++; // cancelled with the timers
+      else this.abandon(leftover, entry);
     }
-    this.systemLane = null;
+    this.mailbox.clearSystem();
     this.status = 'stopped';
     rare.exitReason = reason;
     this.busy = false;
-    this.parentCell?.childCells?.delete(this.name);
-    const signal = terminated(this as unknown as ActorCell<Message>);
-    if (rare.watchers !== null)
-      for (const watcher of rare.watchers) watcher.enqueueSystem({ kind: 'terminated', signal });
-    rare.watchers = null;
-    if (rare.watching !== null) {
-      for (const target of rare.watching)
-        target.rare?.watchers?.delete(this as unknown as ActorCell<Message>);
-    }
-    rare.watching = null;
+    this.parentCell?.childCells?.remove(this as unknown as ActorCell<Message>);
+    notifyWatchers(this as unknown as ActorCell<Message>);
     this.host.publishStopped(this, reason);
     if (rare.drainTimer !== undefined) this.host.clock.clearTimeout(rare.drainTimer);
+    rare.drainTimer = undefined;
+    this.settleExit();
     const waiters = rare.stopWaiters;
     rare.stopWaiters = null;
     if (waiters !== null) for (const resolve of waiters) resolve();
@@ -683,7 +795,12 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
 
   /** A serializable snapshot of this actor and its subtree. */
   tree(): ActorTreeNode {
-    const details = this.instance?.describe?.();
+    let details: unknown;
+    try {
+      details = this.instance?.describe?.();
+    } catch (error) {
+      details = { error: String(error) };
+    }
     return {
       ...this.stats(),
       name: this.name,
@@ -694,6 +811,8 @@ export class ActorCell<M extends Message> implements ActorContext<M>, Lifecycle,
   }
 }
 
-function terminated(cell: ActorCell<Message>): Terminated {
-  return { type: 'Terminated', ref: cell.self, reason: cell.exitReason };
+function notABehavior(value: unknown): string {
+  return isRawMachine(value)
+    ? 'spawn: got a raw XState machine; wrap it with fromMachine(machine)'
+    : 'spawn: behavior must come from receive() or fromMachine()';
 }

@@ -1,9 +1,10 @@
 import type { Logger } from '../logger.js';
-import type { ActorSystem } from '../system/actor-system.js';
 import type { Clock } from '../time/clock.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { Behavior } from './behavior.js';
+import type { ExitReason } from './exit-reason.js';
 import type { SpawnOptions } from './spawn-options.js';
+import type { SystemView } from './system-view.js';
 import type { Timers } from './timers.js';
 
 /**
@@ -18,7 +19,7 @@ export interface ActorContext<M extends Message> {
   /** This actor's logger: a pino child bound to `{ actor: path }`, created on first use. */
   readonly log: Logger;
   /** The actor system (for `lookup`, `events`, `inspect`, `tree`). */
-  readonly system: ActorSystem;
+  readonly system: SystemView;
   /** Keyed timers that deliver messages to this actor; cancelled when it stops or restarts. */
   readonly timers: Timers<M>;
   /** The system's clock (`clock.now()` for timestamps; a `VirtualClock` in tests). */
@@ -44,11 +45,23 @@ export interface ActorContext<M extends Message> {
   spawn<C extends Message>(behavior: Behavior<C>, options?: SpawnOptions): ActorRef<C>;
 
   /**
-   * Stops this actor (no argument: after the current message, with reason `normal`) or one of
-   * its children (reason `shutdown`). Messages still queued become dead letters (`stopped`).
-   * Throws `TypeError` for a ref that is neither itself nor a child.
+   * Stops this actor (no argument: `ctx.exit({ type: 'normal' })`, after the current message)
+   * or one of its children (reason `shutdown`): a child stops gracefully — it refuses new
+   * messages, handles what is queued within its `shutdownMs`, then stops hard (what is still
+   * queued becomes dead letters, `stopped`). Throws `TypeError` for a ref that is neither
+   * itself nor a child.
    */
   stop(ref?: ActorAddress): void;
+
+  /**
+   * Ends this incarnation with `reason`, after the current message (OTP's `exit/1`): a
+   * supervisor answers by the child's restart type, so `{ type: 'normal' }` lets a `transient`
+   * child stop for good and `{ type: 'error', error }` is an abnormal exit it restarts (no
+   * message is dead-lettered as `failed`). Without a supervisor the actor stops. Messages still
+   * queued stay for a restarted incarnation, or become dead letters (`stopped`) when it stops.
+   * Throws `TypeError` for anything that is not an `ExitReason`.
+   */
+  exit(reason: ExitReason): void;
 
   /**
    * Death watch: when `ref` stops, this actor receives `Terminated { ref, reason }` in its

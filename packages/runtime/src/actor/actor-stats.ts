@@ -10,11 +10,15 @@ import type { OverflowPolicy } from '../channel/overflow.js';
 export type ActorStatus = 'running' | 'suspended' | 'stopping' | 'stopped';
 
 /**
- * An actor's counters at one moment. Every message that entered the mailbox (`received`, which
- * also counts the `Terminated` signals handed to its behaviour) is eventually `processed`,
- * `failed`, `unhandled`, evicted by the policy (in `dropped`), still queued (`mailboxDepth`), or
- * a dead letter when the actor stopped. `dropped` also counts messages refused at the door
- * (`mailboxFull` tells, `dropNewest`), which were never received. `failed` counts messages
+ * An actor's counters at one moment (monotonic, except the depths). The ledger, which holds at
+ * every moment between two turns:
+ *
+ * `received = processed + failed + unhandled + evicted + cancelled + deadLettered + mailboxDepth + inFlight`
+ *
+ * `received` counts every message that entered the mailbox, and the `Terminated` signals handed
+ * to the behaviour. `dropped` counts every message a full mailbox turned away or its policy
+ * discarded: refused at the door (`mailboxFull` tells, `dropNewest`: never received) and
+ * `evicted` (received, then pushed out by `dropOldest` / `latest`). `failed` counts messages
  * whose handling threw or rejected; a failure outside any message (at start, a machine's
  * invoked promise, a supervisor giving up) shows as an `ActorFailed` event, not here.
  */
@@ -27,6 +31,14 @@ export interface ActorStats {
   readonly failed: number;
   readonly unhandled: number;
   readonly dropped: number;
+  /** Received messages evicted from the mailbox by `dropOldest` / `latest` (also in `dropped`). */
+  readonly evicted: number;
+  /** Timer messages that were queued, then cancelled or replaced before being handled. */
+  readonly cancelled: number;
+  /** Received messages that became dead letters: queued or in flight when the actor stopped or its incarnation was abandoned. */
+  readonly deadLettered: number;
+  /** 1 while an async handler runs, else 0. */
+  readonly inFlight: number;
   readonly mailboxDepth: number;
   /** The mailbox's capacity (user messages). */
   readonly mailboxCapacity: number;

@@ -37,8 +37,18 @@ export class AskTimeouts {
 
   constructor(private readonly clock: Clock) {}
 
+  /** Entries held in memory, pending or settled-but-not-yet-swept (for tests of the memory bound). */
+  get held(): number {
+    let n = 0;
+    for (const fifo of this.fifos.values()) n += fifo.size;
+    return n;
+  }
+
+  /** Registers `entry`. If the clock throws, nothing was registered and the error propagates. */
   add(entry: Deadline, timeoutMs: number): void {
     entry.deadline = this.clock.now() + timeoutMs;
+    if (entry.deadline < this.armedFor) this.arm(entry.deadline, this.pending + 1);
+    else if (!this.refed) this.setRef(true);
     let fifo = this.fifos.get(timeoutMs);
     if (fifo === undefined) {
       fifo = new Fifo();
@@ -47,8 +57,6 @@ export class AskTimeouts {
     fifo.push(entry);
     entry.queue = fifo;
     this.pending++;
-    if (entry.deadline < this.armedFor) this.arm(entry.deadline);
-    else if (!this.refed) this.setRef(true);
   }
 
   /**
@@ -59,19 +67,20 @@ export class AskTimeouts {
   settled(entry: Deadline): void {
     // Asks usually settle in the order they were made: drop settled heads now, so a burst of
     // asks inside one event-loop turn does not pile up here.
-    (entry.queue as Fifo | null)?.dropSettled();
+    (entry.queue as Fifo | null)?.settledOne();
     if (--this.pending === 0 && !this.idleCheckScheduled) {
       this.idleCheckScheduled = true;
       setImmediate(this.checkIdle);
     }
   }
 
-  private arm(deadline: number): void {
+  private arm(deadline: number, pending = this.pending): void {
+    const timer = this.clock.setTimeout(this.fire, Math.max(0, deadline - this.clock.now()));
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = timer;
     this.armedFor = deadline;
-    this.timer = this.clock.setTimeout(this.fire, Math.max(0, deadline - this.clock.now()));
     this.refed = true; // a new Node timer keeps the process alive
-    if (this.pending === 0) this.setRef(false);
+    if (pending === 0) this.setRef(false);
   }
 
   private setRef(ref: boolean): void {
@@ -102,10 +111,40 @@ export class AskTimeouts {
   }
 }
 
-/** An unbounded FIFO (array + head index, compacted as it drains). */
+/**
+ * A FIFO of deadlines (array + head index, compacted as it drains). Settled entries leave from
+ * the head at once; those behind a pending head are counted and swept out once they are the
+ * majority, so memory follows the number of pending asks, not the ask rate × timeout.
+ */
 class Fifo {
   private items: Deadline[] = [];
   private head = 0;
+  /** Settled entries still held between the head and the tail. */
+  private settledInside = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** One of its entries settled. */
+  settledOne(): void {
+    this.settledInside++;
+    this.dropSettled();
+    const live = this.items.length - this.head;
+    if (this.settledInside > 64 && this.settledInside * 2 > live) this.sweep();
+  }
+
+  /** Keeps only unsettled entries, in order. */
+  private sweep(): void {
+    const kept: Deadline[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i] as Deadline;
+      if (!entry.settled) kept.push(entry);
+    }
+    this.items = kept;
+    this.head = 0;
+    this.settledInside = 0;
+  }
 
   push(entry: Deadline): void {
     this.items.push(entry);
@@ -128,6 +167,9 @@ class Fifo {
 
   /** Removes settled entries from the head. */
   dropSettled(): void {
-    for (let head = this.peek(); head?.settled; head = this.peek()) this.shift();
+    for (let head = this.peek(); head?.settled; head = this.peek()) {
+      this.shift();
+      if (this.settledInside > 0) this.settledInside--;
+    }
   }
 }

@@ -1,12 +1,12 @@
 import { OK, type TrySendResult } from '../channel/results.js';
+import type { ActorCell } from './actor-cell.js';
 import type { ActorRef, AskOptions, Message } from './actor-ref.js';
 import type { Deadline } from './ask-timeouts.js';
 import { ActorStoppedError, AskTimeoutError, MessageDroppedError } from './errors.js';
 import type { Host } from './host.js';
-import { LocalRef } from './local-ref.js';
 
 /**
- * Request-reply (see {@link ActorRef.ask}): sends `build(replyTo)` to `ref` and resolves with
+ * Request-reply to a local actor (see `ActorRef.ask`): sends `build(replyTo)` to `ref` and resolves with
  * the first message told to `replyTo`.
  *
  * - **Timeout.** `timeoutMs` (default: the system's `askTimeoutMs`, 5000) must be a finite
@@ -20,13 +20,12 @@ import { LocalRef } from './local-ref.js';
  * - **Stopped target.** Rejects with `ActorStoppedError`.
  * - Never throws synchronously: every problem is a rejection.
  */
-export function ask<M extends Message, R extends Message>(
-  ref: ActorRef<M>,
+export function askCell<M extends Message, R extends Message>(
+  cell: ActorCell<M>,
   build: (replyTo: ActorRef<R>) => M,
   options?: AskOptions,
 ): Promise<R> {
-  const cell = LocalRef.cellOf(ref);
-  if (cell === undefined) return Promise.reject(new TypeError('ask: ref must be an actor of this runtime'));
+  const ref = cell.self;
   const host = cell.host;
   const timeoutMs = options?.timeoutMs ?? host.askTimeoutMs;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
@@ -35,9 +34,15 @@ export function ask<M extends Message, R extends Message>(
     );
   }
   if (cell.status === 'stopped') return Promise.reject(new ActorStoppedError(cell.path));
+  if (typeof build !== 'function') return Promise.reject(new TypeError('ask: build must be a function'));
   return new Promise<R>((resolve, reject) => {
     const reply = new ReplyRef<R>(host, cell.path, timeoutMs, resolve, reject);
-    host.asks.add(reply, timeoutMs);
+    try {
+      host.asks.add(reply, timeoutMs);
+    } catch (error) {
+      reject(error); // a clock that throws: nothing was registered
+      return;
+    }
     let r: TrySendResult<M>;
     try {
       r = ref.trySend(build(reply));
@@ -116,6 +121,14 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
 
   ask<Q extends Message>(): Promise<Q> {
     return Promise.reject(new TypeError(`cannot ask ${this.path}: it is the reply ref of an ask`));
+  }
+
+  toString(): string {
+    return this.path;
+  }
+
+  toJSON(): { $ref: string } {
+    return { $ref: this.path };
   }
 
   /** Settles with an error before any reply (the request could not be delivered). */

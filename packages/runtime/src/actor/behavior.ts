@@ -2,6 +2,7 @@ import type { Clock } from '../time/clock.js';
 import type { ActorContext } from './actor-context.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
+import type { SpawnOptions } from './spawn-options.js';
 
 /** Delivered (through the system lane, before user messages) when a watched actor stops. */
 export interface Terminated {
@@ -34,15 +35,28 @@ export interface BehaviorInstance<M extends Message> {
   describe?(): unknown;
 }
 
+/**
+ * Where an incarnation's behaviour comes from: the behaviour itself, or a factory called at
+ * each start (a child spec's `start`), inside the runtime's guard, so a throwing factory is a
+ * failed start (runtime-internal; not exported).
+ */
+export type BehaviorSource<M extends Message> = Behavior<M> | (() => Behavior<M>);
+
 /** A child as its supervisor sees it (runtime-internal; not exported). */
 export interface SupervisedChild {
   readonly name: string;
   readonly status: 'running' | 'suspended' | 'stopping' | 'stopped';
   readonly self: ActorRef<Message>;
+  /** Why its last incarnation ended (`shutdown` while none has). */
+  readonly exitReason: ExitReason;
   /** Ends the current incarnation (hooks, timers, children) but keeps ref and mailbox. */
   suspend(reason: ExitReason): void;
-  /** Restarts in place (same ref and mailbox), optionally with a fresh behaviour. */
-  restart(reason: ExitReason, behavior?: Behavior<Message>): void;
+  /**
+   * Restarts in place (same ref and mailbox), optionally from a new source. Afterwards
+   * `status` is `running`, or `suspended` when the start failed (its exit is then on its way
+   * to the supervisor, as a failure).
+   */
+  restart(reason: ExitReason, source?: BehaviorSource<Message>): void;
   /** Stops now; what is queued becomes dead letters. */
   terminate(reason: ExitReason): void;
   /** Drains then stops, hard after `timeoutMs` (default: its own shutdownMs). */
@@ -54,6 +68,12 @@ export interface SupervisedChild {
  */
 export interface Lifecycle {
   readonly clock: Clock;
+  /**
+   * Starts a child the caller supervises, from a factory called inside the runtime's guard: a
+   * throwing factory is a failed start of the child, reported to the caller as its exit.
+   * Throws `TypeError`/`RangeError` on bad options, before anything starts.
+   */
+  spawnSupervised(source: () => Behavior<Message>, options: SpawnOptions): SupervisedChild;
   /** The behaviour failed outside a handler (e.g. a machine's invoked promise rejected). */
   failAsync(error: unknown): void;
   /** A supervisor gives up: publishes `SupervisorEscalated`, then fails with `error`. */
@@ -71,6 +91,26 @@ export interface Behavior<M extends Message> {
    * can stand where a `Behavior<Message>` is expected, e.g. in child specs.)
    */
   start(ctx: ActorContext<M>, lifecycle: Lifecycle): BehaviorInstance<M>;
+}
+
+/** @internal Whether `value` has a behaviour's shape (an object with a `start` function). */
+export function isBehavior(value: unknown): value is Behavior<Message> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { start?: unknown }).start === 'function' &&
+    !isRawMachine(value)
+  );
+}
+
+/** @internal An XState machine (actor logic) passed where a behaviour belongs: it has `start` too. */
+export function isRawMachine(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { transition?: unknown }).transition === 'function' &&
+    typeof (value as { getInitialSnapshot?: unknown }).getInitialSnapshot === 'function'
+  );
 }
 
 /** Options of {@link receive}. */

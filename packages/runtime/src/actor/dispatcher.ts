@@ -5,6 +5,10 @@
  * drain it yields to the event loop (`setImmediate`), so a flooded actor never starves timers
  * or I/O.
  *
+ * **Nothing stops the dispatcher.** Whatever escapes an actor's `run()` (user code the cell did
+ * not catch itself) is handed to that actor's `crashed`, which fails it; the drain goes on with
+ * the next actor. One actor's bug never freezes the others.
+ *
  * @internal Not exported from the package.
  */
 export interface Runnable {
@@ -12,6 +16,8 @@ export interface Runnable {
   scheduled: boolean;
   /** Handles up to its throughput of messages; returns how many. Reschedules itself if work remains. */
   run(): number;
+  /** `run()` threw: whatever escaped is a failure of this actor. Must not throw. */
+  crashed(error: unknown): void;
 }
 
 export class Dispatcher {
@@ -42,7 +48,11 @@ export class Dispatcher {
     while (this.head < queue.length) {
       const actor = queue[this.head++] as Runnable;
       actor.scheduled = false;
-      budget -= actor.run();
+      try {
+        budget -= actor.run();
+      } catch (error) {
+        crash(actor, error);
+      }
       if (budget <= 0 && this.head < queue.length) {
         queue.splice(0, this.head);
         this.head = 0;
@@ -53,5 +63,13 @@ export class Dispatcher {
     queue.length = 0;
     this.head = 0;
     this.pending = false;
+  }
+}
+
+function crash(actor: Runnable, error: unknown): void {
+  try {
+    actor.crashed(error);
+  } catch {
+    // crashed() must not throw; if a broken logger makes it, the dispatcher still goes on.
   }
 }

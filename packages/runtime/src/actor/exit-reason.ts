@@ -4,7 +4,8 @@
  * - `normal`: it finished by itself (its machine reached a final state, or it stopped itself).
  * - `shutdown`: it was stopped from outside (by its parent, `ctx.stop(ref)`, `system.stop`, or
  *   system shutdown).
- * - `error`: a handler threw or rejected, or its machine entered the `error` status.
+ * - `error`: a handler threw or rejected, its machine entered the `error` status, or it called
+ *   `ctx.exit({ type: 'error', error })`.
  *
  * A `transient` child is restarted only after `error`.
  */
@@ -17,3 +18,16 @@ export type ExitReason =
 export const NORMAL: ExitReason = Object.freeze({ type: 'normal' });
 /** @internal */
 export const SHUTDOWN: ExitReason = Object.freeze({ type: 'shutdown' });
+
+/** @internal Throws `TypeError` unless `reason` is an {@link ExitReason}. */
+export function validateExitReason(reason: unknown): ExitReason {
+  const type = (reason as { type?: unknown } | null)?.type;
+  if (type === 'normal') return NORMAL;
+  if (type === 'shutdown') return SHUTDOWN;
+  if (type === 'error' && reason !== null && typeof reason === 'object' && 'error' in reason) {
+    return reason as ExitReason;
+  }
+  throw new TypeError(
+    "exit: reason must be { type: 'normal' }, { type: 'shutdown' } or { type: 'error', error }",
+  );
+}

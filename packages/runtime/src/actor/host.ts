@@ -1,11 +1,11 @@
 import type { OverflowPolicy } from '../channel/overflow.js';
 import type { Logger } from '../logger.js';
-import type { ActorSystem } from '../system/actor-system.js';
-import type { DeadLetterReason } from '../system/events.js';
 import type { Clock } from '../time/clock.js';
 import type { AskTimeouts } from './ask-timeouts.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { DeadLetterReason } from './events.js';
 import type { ExitReason } from './exit-reason.js';
+import type { SystemView } from './system-view.js';
 
 /**
  * What a cell needs from its actor system; implemented by the system, so cells do not depend
@@ -16,7 +16,7 @@ import type { ExitReason } from './exit-reason.js';
 export interface Host {
   readonly dispatcher: Dispatcher;
   /** The public face of the system, handed to behaviours as `ctx.system`. */
-  readonly system: ActorSystem;
+  readonly system: SystemView;
   readonly clock: Clock;
   readonly ids: () => string;
   readonly log: Logger;
@@ -26,9 +26,10 @@ export interface Host {
   readonly shuttingDown: boolean;
   deadLetter(reason: DeadLetterReason, message: unknown, recipient: string, error?: unknown): void;
   publishStarted(actor: ActorInfo): void;
-  publishFailed(actor: ActorInfo, error: unknown): void;
+  publishFailed(actor: ActorInfo, error: unknown, phase: 'start' | 'running'): void;
+  publishExited(actor: ActorInfo, reason: ExitReason): void;
   publishStopped(actor: ActorInfo, reason: ExitReason): void;
-  publishRestarted(actor: ActorInfo & { readonly restarts: number }, reason: ExitReason): void;
+  publishRestarted(actor: ActorInfo, reason: ExitReason): void;
   publishEscalated(actor: ActorInfo, error: unknown): void;
   publishDropped(actor: ActorInfo, message: unknown, policy: OverflowPolicy): void;
 }
@@ -38,4 +39,5 @@ export interface ActorInfo {
   readonly path: string;
   readonly id: string;
   readonly log: Logger;
+  readonly restarts: number;
 }

@@ -1,7 +1,8 @@
 import type { TrySendResult, WaitOptions } from '../channel/results.js';
 import type { ActorCell } from './actor-cell.js';
 import type { ActorAddress, ActorRef, AskOptions, Message } from './actor-ref.js';
-import { ask } from './ask.js';
+import { formatAddress } from './address.js';
+import { askCell } from './ask.js';
 import { ActorStoppedError } from './errors.js';
 
 /**
@@ -59,23 +60,28 @@ export class LocalRef<M extends Message> implements ActorRef<M> {
   }
 
   ask<R extends Message>(build: (replyTo: ActorRef<R>) => M, options?: AskOptions): Promise<R> {
-    return ask(this, build, options);
+    return askCell(this.cell, build, options);
   }
 
+  /** Its address, `troupe://<system><path>#<id>` (see `parseAddress`). */
   toString(): string {
-    return `ActorRef(${this.cell.path})`;
+    return formatAddress({ system: this.cell.host.system.name, path: this.cell.path, id: this.cell.id });
   }
 
-  toJSON(): { path: string; id: string } {
-    return { path: this.cell.path, id: this.cell.id };
+  /** `{ $ref: address }`: a ref inside a message logged or sent as JSON stays recognisable. */
+  toJSON(): { $ref: string } {
+    return { $ref: this.toString() };
   }
 }
 
 /** @internal Whether `value` has the shape of a message: an object with a string `type`. */
 export function isMessage(value: unknown): value is Message {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
-  );
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return typeof (value as { type?: unknown }).type === 'string';
+  } catch {
+    return false; // a `type` getter that throws: not a message we can route
+  }
 }
 
 function invalidMessage(value: unknown, path: string): string {

@@ -1,4 +1,4 @@
-import type { OverflowPolicy } from '../channel/overflow.js';
+import { type OverflowPolicy, validateCapacity, validateOverflow } from '../channel/overflow.js';
 
 /** The mailbox of an actor: bounded, with an overflow policy. */
 export interface MailboxOptions {
@@ -44,12 +44,48 @@ const NAME = /^[A-Za-z0-9\-_.~:@]+$/;
 
 /** @internal Throws `TypeError` naming the problem unless `name` is a valid actor name. */
 export function validateName(name: unknown): string {
-  if (typeof name !== 'string' || !NAME.test(name) || name.startsWith('$')) {
+  if (typeof name !== 'string' || !NAME.test(name) || name.startsWith('$') || /^\.+$/.test(name)) {
     throw new TypeError(
-      `actor name must be a non-empty string of letters, digits and -_.~:@, not starting with $; got ${
+      `actor name must be a non-empty string of letters, digits and -_.~:@, not starting with $ and not only dots; got ${
         typeof name === 'string' ? JSON.stringify(name) : typeof name
       }`,
     );
   }
   return name;
+}
+
+/** @internal Spawn options checked and with their defaults applied. */
+export interface ResolvedSpawnOptions {
+  readonly name: string | undefined;
+  readonly capacity: number;
+  readonly overflow: OverflowPolicy;
+  readonly throughput: number;
+  readonly shutdownMs: number;
+}
+
+/**
+ * @internal Checks `spawn` options before anything is created: throws `TypeError` (wrong kind,
+ * bad name, bad policy) or `RangeError` (bad number), naming the field.
+ */
+export function resolveSpawnOptions(options: unknown): ResolvedSpawnOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(
+      `spawn: options must be an object; got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  const o = options as SpawnOptions;
+  const mailbox: unknown = o.mailbox ?? {};
+  if (mailbox === null || typeof mailbox !== 'object') {
+    throw new TypeError(
+      `spawn: mailbox must be an object; got ${mailbox === null ? 'null' : typeof mailbox}`,
+    );
+  }
+  const m = mailbox as MailboxOptions;
+  return {
+    name: o.name === undefined ? undefined : validateName(o.name),
+    capacity: validateCapacity(m.capacity ?? DEFAULT_MAILBOX_CAPACITY, 'mailbox.capacity'),
+    overflow: m.overflow === undefined ? 'block' : validateOverflow(m.overflow),
+    throughput: validateCapacity(o.throughput ?? DEFAULT_THROUGHPUT, 'throughput'),
+    shutdownMs: validateDuration(o.shutdownMs ?? DEFAULT_SHUTDOWN_MS, 'shutdownMs'),
+  };
 }

@@ -38,7 +38,6 @@ import {
   UNHANDLED,
 } from '../actor/behavior.js';
 import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
-import { LocalRef } from '../actor/local-ref.js';
 import { type Backoff, backoffDelay, validateBackoff } from './backoff.js';
 import {
   type ChildSpec,
@@ -170,7 +169,7 @@ function unwrap(reply: SupervisorReply): Extract<SupervisorReply, { type: 'super
 
 interface Child {
   spec: ResolvedChildSpec;
-  cell: (SupervisedChild & { readonly self: ActorRef<Message> }) | null;
+  cell: SupervisedChild | null;
   /** Consecutive restarts, for backoff; reset after `resetAfterMs` without an exit. */
   attempts: number;
   lastRestartAt: number;
@@ -209,6 +208,15 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
             throw new TypeError(`child "${spec.id}": duplicate id`);
           const child: Child = { spec, cell: null, attempts: 0, lastRestartAt: 0 };
           const ref = this.spawn(child); // a child that cannot be spawned is not added
+          const cell = child.cell as SupervisedChild;
+          if (cell.status !== 'running') {
+            // It failed to start (OTP start_child returns the error): not added.
+            const reason = cell.exitReason;
+            cell.terminate(reason);
+            throw new TypeError(`child "${spec.id}" failed to start`, {
+              cause: reason.type === 'error' ? reason.error : reason,
+            });
+          }
           this.children.push(child);
           return { ref };
         });
@@ -231,7 +239,7 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
           const child = this.find(message.id);
           if (child === undefined) throw unknownChild(message.id);
           if (child.cell !== null && child.cell.status !== 'stopped') {
-            child.cell.restart(SHUTDOWN, child.spec.behavior());
+            child.cell.restart(SHUTDOWN, child.spec.behavior);
             return { ref: child.cell.self };
           }
           return { ref: this.spawn(child) };
@@ -243,9 +251,9 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
             .filter((c) => c.cell !== null)
             .map((c) => ({
               id: c.spec.id,
-              ref: (c.cell as NonNullable<Child['cell']>).self,
+              ref: (c.cell as SupervisedChild).self,
               restart: c.spec.restart,
-              status: (c.cell as NonNullable<Child['cell']>).status,
+              status: (c.cell as SupervisedChild).status,
             })),
         }));
         return undefined;
@@ -283,13 +291,15 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
       return;
     }
     const affected = this.strategy === 'oneForOne' ? [child] : this.affectedBy(child);
-    // Take the affected children down in reverse start order (the exited one included: its
-    // incarnation's hooks, timers and children end in that order too); temporary ones leave.
+    // Take the affected children down as OTP does: the exited child's incarnation ends first
+    // (its hooks, timers and children), then its siblings in reverse start order; temporary
+    // siblings leave.
+    (child.cell as SupervisedChild).suspend(reason);
     for (let i = affected.length - 1; i >= 0; i--) {
       const sibling = affected[i] as Child;
-      const cell = sibling.cell as NonNullable<Child['cell']>;
-      if (sibling === child) cell.suspend(reason);
-      else if (sibling.spec.restart === 'temporary') {
+      const cell = sibling.cell as SupervisedChild;
+      if (sibling === child) continue;
+      if (sibling.spec.restart === 'temporary') {
         cell.terminate(SHUTDOWN);
         this.children.splice(this.children.indexOf(sibling), 1);
       } else {
@@ -300,9 +310,13 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
     const delay = this.nextDelay(child, now);
     const restartAll = () => {
       for (const c of restartable) {
-        const cell = c.cell as NonNullable<Child['cell']>;
+        const cell = c.cell as SupervisedChild;
         c.lastRestartAt = this.lifecycle.clock.now();
-        cell.restart(c === child ? reason : SHUTDOWN, c.spec.behavior());
+        cell.restart(c === child ? reason : SHUTDOWN, c.spec.behavior);
+        // OTP: a group restart stops at the first child that fails to start. Its failure comes
+        // back as an exit (counted toward intensity); the children after it stay down until the
+        // next attempt restarts the group again.
+        if (cell.status !== 'running') return;
       }
     };
     if (delay <= 0) {
@@ -348,14 +362,14 @@ class SupervisorInstance implements BehaviorInstance<SupervisorMessage> {
 
   private spawn(child: Child): ActorRef<Message> {
     const { spec } = child;
-    const ref = this.ctx.spawn(spec.behavior(), {
+    const cell = this.lifecycle.spawnSupervised(spec.behavior, {
       name: spec.id,
       shutdownMs: spec.shutdownMs,
       ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
     });
-    child.cell = LocalRef.cellOf(ref) as unknown as NonNullable<Child['cell']>;
+    child.cell = cell;
     child.lastRestartAt = this.lifecycle.clock.now();
-    return ref;
+    return cell.self;
   }
 
   private find(id: string): Child | undefined {

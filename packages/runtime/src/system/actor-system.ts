@@ -4,15 +4,17 @@ import type { ActorStats, ActorTreeNode } from '../actor/actor-stats.js';
 import { AskTimeouts } from '../actor/ask-timeouts.js';
 import { type Behavior, receive } from '../actor/behavior.js';
 import { Dispatcher } from '../actor/dispatcher.js';
+import { type DeadLetterReason, EventStream, type SystemEvent } from '../actor/events.js';
 import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
 import type { ActorInfo, Host } from '../actor/host.js';
 import { LocalRef } from '../actor/local-ref.js';
 import type { SpawnOptions } from '../actor/spawn-options.js';
+import type { SystemView } from '../actor/system-view.js';
 import type { OverflowPolicy } from '../channel/overflow.js';
 import { type IdGenerator, nanoIds } from '../ids.js';
 import { defaultLogger, type Logger } from '../logger.js';
 import { type Clock, systemClock } from '../time/clock.js';
-import { type DeadLetterReason, EventStream } from './events.js';
+import { guardIds, guardLogger, validateClock, validateIds, validateLogger } from './guards.js';
 
 /** Options of {@link ActorSystem.start}. */
 export interface ActorSystemOptions {
@@ -51,16 +53,18 @@ export interface ShutdownOptions {
  * is `/user/a`. Everything the runtime does that a user may want to see — actors starting,
  * failing, stopping, every dead letter — is published on {@link ActorSystem.events}.
  */
-export class ActorSystem {
+export class ActorSystem implements SystemView {
   readonly name: string;
   readonly log: Logger;
   readonly clock: Clock;
-  /** The system event stream: ActorStarted, ActorFailed, ActorStopped, DeadLetter. */
+  /** The system event stream: every {@link SystemEvent} (actors starting, exiting, failing, restarting, stopping; dead letters; drops; escalations). */
   readonly events: EventStream;
   readonly #host: SystemHost;
   readonly #root: ActorCell<Message>;
   readonly #guardian: ActorCell<Message>;
   #shutdown: Promise<void> | null = null;
+  /** Installed signal handlers, one per signal however often `shutdownOnSignals` is called. */
+  readonly #signalHandlers = new Map<NodeJS.Signals, (signal: NodeJS.Signals) => void>();
 
   private constructor(options: ActorSystemOptions) {
     if (
@@ -76,8 +80,11 @@ export class ActorSystem {
       throw new RangeError(`askTimeoutMs must be a finite number >= 0; got ${String(askTimeoutMs)}`);
     }
     this.name = options.name;
-    this.clock = options.clock ?? systemClock;
-    this.log = options.logger ?? defaultLogger(options.name);
+    this.clock = options.clock === undefined ? systemClock : validateClock(options.clock);
+    const ids = options.ids === undefined ? nanoIds : validateIds(options.ids);
+    this.log = guardLogger(
+      options.logger === undefined ? defaultLogger(options.name) : validateLogger(options.logger),
+    );
     this.events = new EventStream((err, event) =>
       this.log.error({ err, event: event.type }, 'event listener threw'),
     );
@@ -88,7 +95,7 @@ export class ActorSystem {
     this.#host = new SystemHost(
       this,
       this.clock,
-      options.ids ?? nanoIds,
+      guardIds(ids, this.log),
       this.log,
       askTimeoutMs,
       this.events,
@@ -102,7 +109,8 @@ export class ActorSystem {
       });
     }
     const guardian: Behavior<Message> = receive(null, (state) => state);
-    this.#root = new ActorCell<Message>(this.#host, null, '', guardian, 1, undefined, 1, 0);
+    const rootOptions = { capacity: 1, overflow: 'block', throughput: 1, shutdownMs: 0, name: '' } as const;
+    this.#root = new ActorCell<Message>(this.#host, null, '', guardian, rootOptions);
     this.#root.start();
     this.#guardian = this.#root.spawnChild(guardian, { name: 'user' });
   }
@@ -120,17 +128,40 @@ export class ActorSystem {
    */
   spawn<M extends Message>(behavior: Behavior<M>, options?: SpawnOptions): ActorRef<M> {
     if (this.#shutdown !== null) throw new TypeError(`actor system ${this.name} is shut down`);
-    return this.#guardian.spawnChild(behavior, options ?? {}).self;
+    return this.#guardian.spawn(behavior, options ?? {});
   }
 
   /**
-   * Stops an actor after its current message (reason `shutdown`); what is still queued becomes
-   * dead letters. Under a supervisor this is an exit like any other: a `permanent` child is
-   * restarted (as in OTP); use `Supervisor.stopChild` to stop a supervised child for good.
-   * Unknown or stopped refs are ignored.
+   * Stops an actor (reason `shutdown`), with the contract of a supervised shutdown: it refuses
+   * new messages, handles what is queued within `timeoutMs` (default: its `shutdownMs`), then
+   * stops hard — a handler still running is abandoned and what is still queued becomes dead
+   * letters (`stopped`). Under a supervisor this is an exit like any other: a `permanent` child
+   * is restarted in place (as in OTP; its mailbox is kept), forced after `timeoutMs` if a
+   * handler never ends; use `Supervisor.stopChild` to stop a supervised child for good.
+   * Stopping the `/user` guardian is {@link ActorSystem.shutdown}. Resolves once the actor (or
+   * its incarnation) has stopped; unknown or stopped refs resolve at once. Rejects with
+   * `RangeError` for a bad `timeoutMs`.
    */
-  stop(ref: ActorAddress): void {
-    LocalRef.cellOf(ref)?.requestStop(SHUTDOWN, false);
+  stop(ref: ActorAddress, options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options?.timeoutMs;
+    if (
+      timeoutMs !== undefined &&
+      (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0)
+    ) {
+      return Promise.reject(
+        new RangeError(`stop: timeoutMs must be a finite number >= 0; got ${String(timeoutMs)}`),
+      );
+    }
+    const cell = LocalRef.cellOf(ref);
+    if (cell === undefined) return Promise.resolve();
+    if (cell === this.#guardian || cell === this.#root) {
+      return this.shutdown(timeoutMs === undefined ? {} : { timeoutMs });
+    }
+    try {
+      return cell.requestStop(SHUTDOWN, timeoutMs);
+    } catch (error) {
+      return Promise.reject(error); // a clock that throws
+    }
   }
 
   /** The live actor at `path` (e.g. `/user/pipeline/decoder`), if any. */
@@ -183,7 +214,16 @@ export class ActorSystem {
       this.#host.shuttingDown = true;
       this.log.debug({ timeoutMs }, 'actor system shutting down');
       const root = this.#root;
-      const hardStop = this.clock.setTimeout(() => root.terminate(SHUTDOWN), timeoutMs);
+      let hardStop: unknown;
+      try {
+        hardStop = this.clock.setTimeout(() => root.terminate(SHUTDOWN), timeoutMs);
+      } catch (error) {
+        // A clock that cannot time anything: stop everything now rather than hang.
+        this.log.error({ err: error }, 'clock.setTimeout threw: stopping hard');
+        root.terminate(SHUTDOWN);
+        this.#shutdown = Promise.resolve();
+        return this.#shutdown;
+      }
       this.#shutdown = this.#guardian.stopGracefully(SHUTDOWN, timeoutMs).then(() => {
         this.clock.clearTimeout(hardStop);
         root.terminate(SHUTDOWN);
@@ -196,22 +236,39 @@ export class ActorSystem {
   /**
    * Wires SIGINT and SIGTERM (or `signals`) to a graceful {@link ActorSystem.shutdown}, then
    * exits the process with code 0 (unless `exit: false`). A second signal while shutting down
-   * exits at once with code 1. Returns a function that removes the handlers.
+   * exits at once with code 1. Idempotent: a signal already wired by an earlier call keeps that
+   * call's handler and options (one signal is one delivery, however often this is called).
+   * Returns a function that removes the handlers this call installed.
    */
   shutdownOnSignals(
     options: ShutdownOptions & { readonly signals?: readonly NodeJS.Signals[]; readonly exit?: boolean } = {},
   ): () => void {
     const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+    let received = 0;
     const handler = (signal: NodeJS.Signals) => {
-      if (this.#shutdown !== null && options.exit !== false) process.exit(1);
+      received++;
+      if (received > 1 || this.#shutdown !== null) {
+        if (options.exit !== false) process.exit(1);
+        return;
+      }
       this.log.info({ signal }, 'signal received');
       void this.shutdown(options).then(() => {
         if (options.exit !== false) process.exit(0);
       });
     };
-    for (const signal of signals) process.on(signal, handler);
+    const installed: NodeJS.Signals[] = [];
+    for (const signal of signals) {
+      if (this.#signalHandlers.has(signal)) continue;
+      this.#signalHandlers.set(signal, handler);
+      process.on(signal, handler);
+      installed.push(signal);
+    }
     return () => {
-      for (const signal of signals) process.off(signal, handler);
+      for (const signal of installed) {
+        if (this.#signalHandlers.get(signal) !== handler) continue;
+        this.#signalHandlers.delete(signal);
+        process.off(signal, handler);
+      }
     };
   }
 
@@ -250,15 +307,29 @@ class SystemHost implements Host {
   }
 
   publishStarted(cell: ActorInfo): void {
-    if (this.events.active) this.events.publish({ type: 'ActorStarted', path: cell.path, id: cell.id });
+    if (this.events.active)
+      this.events.publish({ type: 'ActorStarted', path: cell.path, id: cell.id, restarts: cell.restarts });
   }
 
-  publishFailed(cell: ActorInfo, error: unknown): void {
-    cell.log.error({ err: error }, 'actor failed');
-    if (this.events.active) this.events.publish({ type: 'ActorFailed', path: cell.path, id: cell.id, error });
+  publishFailed(cell: ActorInfo, error: unknown, phase: 'start' | 'running'): void {
+    cell.log.error({ err: error, phase }, phase === 'start' ? 'actor failed to start' : 'actor failed');
+    if (this.events.active)
+      this.events.publish({ type: 'ActorFailed', path: cell.path, id: cell.id, error, phase });
   }
 
-  publishRestarted(cell: ActorInfo & { readonly restarts: number }, reason: ExitReason): void {
+  publishExited(cell: ActorInfo, reason: ExitReason): void {
+    if (this.events.active) {
+      this.events.publish({
+        type: 'ActorExited',
+        path: cell.path,
+        id: cell.id,
+        restarts: cell.restarts,
+        reason,
+      });
+    }
+  }
+
+  publishRestarted(cell: ActorInfo, reason: ExitReason): void {
     const err = reason.type === 'error' ? reason.error : undefined;
     cell.log.warn({ err, restarts: cell.restarts }, 'actor restarted');
     if (this.events.active) {

@@ -1,5 +1,5 @@
-import type { ExitReason } from '../actor/exit-reason.js';
 import type { OverflowPolicy } from '../channel/overflow.js';
+import type { ExitReason } from './exit-reason.js';
 
 /** Why a message could not be delivered or processed. */
 export type DeadLetterReason =
@@ -31,10 +31,30 @@ export interface DeadLetter {
   readonly error?: unknown;
 }
 
+/**
+ * An incarnation of an actor started successfully: at spawn, and after each successful
+ * restart (then followed by `ActorRestarted`). A start that fails is an `ActorFailed` with
+ * `phase: 'start'` instead.
+ */
 export interface ActorStarted {
   readonly type: 'ActorStarted';
   readonly path: string;
   readonly id: string;
+  /** Restarts of this actor before this incarnation (0 for the first). */
+  readonly restarts: number;
+}
+
+/**
+ * An incarnation ended: it failed, exited, was taken down by a sibling's group restart
+ * (`shutdown`), or the actor stopped (then followed by `ActorStopped`). One per incarnation
+ * that started, so `ActorStarted` and `ActorExited` pair up exactly.
+ */
+export interface ActorExited {
+  readonly type: 'ActorExited';
+  readonly path: string;
+  readonly id: string;
+  readonly restarts: number;
+  readonly reason: ExitReason;
 }
 
 export interface ActorStopped {
@@ -44,15 +64,20 @@ export interface ActorStopped {
   readonly reason: ExitReason;
 }
 
-/** An actor's handler threw or rejected, or its machine errored. Published before it stops. */
+/**
+ * An actor failed: while `running` (a handler threw or rejected, its machine errored, a
+ * supervisor gave up), or at `start` (its factory, behaviour start or `afterStart` threw: the
+ * incarnation never ran). Published before its supervisor decides.
+ */
 export interface ActorFailed {
   readonly type: 'ActorFailed';
   readonly path: string;
   readonly id: string;
   readonly error: unknown;
+  readonly phase: 'start' | 'running';
 }
 
-/** A supervisor restarted an actor in place (same ref, mailbox kept). */
+/** A supervisor restarted an actor in place (same ref, mailbox kept) and the new incarnation started. */
 export interface ActorRestarted {
   readonly type: 'ActorRestarted';
   readonly path: string;
@@ -89,6 +114,7 @@ export interface MessageDropped {
 /** Every event the runtime publishes on `system.events`. */
 export type SystemEvent =
   | ActorStarted
+  | ActorExited
   | ActorStopped
   | ActorFailed
   | ActorRestarted
