@@ -8,6 +8,8 @@ const conditions = ['@troupe/source', 'module', 'node', 'development|production'
 export default defineConfig({
   ssr: { resolve: { conditions } },
   test: {
+    // Every test runs under the auditor (test/setup/audit.ts): accounting must close.
+    setupFiles: ['test/setup/audit.ts'],
     include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     // The JSON report lets .ci/run print one plain "N passed, N failed" line.
     reporters: ['default', ['json', { outputFile: 'test-output/vitest.json' }]],

@@ -5,10 +5,11 @@
  */
 import { pino } from 'pino';
 import type { ActorAddress, ActorRef, Message } from './actor/actor-ref.js';
+import type { ActorStats, ActorTreeNode } from './actor/actor-stats.js';
 import { receive, type Terminated } from './actor/behavior.js';
 import type { IdGenerator } from './ids.js';
 import type { Logger } from './logger.js';
-import type { ActorSystem } from './system/actor-system.js';
+import { type ActorSystem, observeSystems } from './system/actor-system.js';
 import type { Clock } from './time/clock.js';
 
 /**
@@ -197,4 +198,104 @@ export class TestProbe<M extends Message> {
 
 function isTerminated(message: Message): message is Terminated {
   return message.type === 'Terminated' && 'reason' in message && 'ref' in message;
+}
+
+/** Systems a test deliberately breaks an invariant of, with why (see {@link exemptFromAudit}). */
+const exemptions = new WeakMap<ActorSystem, string>();
+
+/**
+ * Declares that the test deliberately breaks an accounting invariant of `system` (for example,
+ * it checks what the auditor would flag), so the {@link Auditor} does not check it. Say why.
+ */
+export function exemptFromAudit(system: ActorSystem, why: string): void {
+  if (typeof why !== 'string' || why.trim() === '') throw new TypeError('exemptFromAudit: say why');
+  exemptions.set(system, why);
+}
+
+/**
+ * Checks the runtime's accounting for every actor system started while it runs. The
+ * repository's vitest setup file runs every test under one; use it in your own suites the
+ * same way:
+ *
+ * ```ts
+ * let audit: Auditor;
+ * beforeEach(() => { audit = Auditor.start(); });
+ * afterEach(async () => { expect(await audit.finish()).toEqual([]); });
+ * ```
+ *
+ * `finish()` lets each system settle, then checks, for every actor it ever created (also those
+ * that stopped): every message received is accounted for exactly once (`received = processed +
+ * failed + unhandled + evicted + cancelled + deadLettered + mailboxDepth + inFlight`), and
+ * nothing is left queued or in flight in a stopped actor; and for every live topic in the tree,
+ * every subscription reconciles (`delivered + missed = matched`, when the topic reports
+ * `matched`). It returns one line per problem (empty: all well).
+ */
+export class Auditor {
+  private readonly systems: { system: ActorSystem; stats: () => ActorStats[] }[] = [];
+  private readonly stop: () => void;
+
+  private constructor() {
+    this.stop = observeSystems((system) => {
+      this.systems.push({ system, stats: system.trackActors() });
+    });
+  }
+
+  static start(): Auditor {
+    return new Auditor();
+  }
+
+  /** The systems seen so far. */
+  get seen(): readonly ActorSystem[] {
+    return this.systems.map((s) => s.system);
+  }
+
+  /** Stops observing, settles each system (bounded) and checks it. */
+  async finish(): Promise<string[]> {
+    this.stop();
+    const problems: string[] = [];
+    for (const { system, stats } of this.systems) {
+      if (exemptions.has(system)) continue;
+      try {
+        await settle(system, 1000);
+      } catch {
+        // still busy (a flood on real time): the ledger holds between turns all the same
+      }
+      for (const s of stats()) problems.push(...ledgerProblems(system.name, s));
+      if (!system.shuttingDown) collectTopics(system.tree(), system.name, problems);
+    }
+    return problems;
+  }
+}
+
+function ledgerProblems(system: string, s: ActorStats): string[] {
+  const out: string[] = [];
+  const ended = s.processed + s.failed + s.unhandled + s.evicted + s.cancelled + s.deadLettered;
+  const accounted = ended + s.mailboxDepth + s.inFlight;
+  const where = `${system}${s.path || '/'}`;
+  if (accounted !== s.received) {
+    out.push(
+      `${where}: received ${s.received} but accounted ${accounted} (processed ${s.processed}, failed ${s.failed}, unhandled ${s.unhandled}, evicted ${s.evicted}, cancelled ${s.cancelled}, dead-lettered ${s.deadLettered}, queued ${s.mailboxDepth}, in flight ${s.inFlight})`,
+    );
+  }
+  if (s.status === 'stopped' && (s.mailboxDepth > 0 || s.inFlight > 0)) {
+    out.push(`${where}: stopped with ${s.mailboxDepth} queued and ${s.inFlight} in flight`);
+  }
+  return out;
+}
+
+function collectTopics(node: ActorTreeNode, system: string, out: string[]): void {
+  const details = node.details as
+    | { type?: unknown; subscriptions?: readonly Record<string, unknown>[] }
+    | undefined;
+  if (details?.type === 'TopicStats' && Array.isArray(details.subscriptions)) {
+    for (const sub of details.subscriptions) {
+      const { matched, delivered, missed } = sub as { matched?: number; delivered: number; missed: number };
+      if (typeof matched === 'number' && delivered + missed !== matched) {
+        out.push(
+          `${system}${node.path}: subscription ${String(sub.subscriber)} delivered ${delivered} + missed ${missed} != matched ${matched}`,
+        );
+      }
+    }
+  }
+  for (const child of node.children) collectTopics(child, system, out);
 }

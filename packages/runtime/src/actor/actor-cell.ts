@@ -107,6 +107,7 @@ export class ActorCell<M extends Message>
     );
     this.throughput = options.throughput;
     this.shutdownMs = options.shutdownMs;
+    host.created(this);
   }
 
   private readonly throughput: number;

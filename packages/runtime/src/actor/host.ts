@@ -24,6 +24,8 @@ export interface Host {
   readonly askTimeoutMs: number;
   /** Set while the system shuts down: leftover messages are dead letters with reason `shutdown`. */
   readonly shuttingDown: boolean;
+  /** A cell was created (the test kit's auditor tracks them). */
+  created(cell: ActorInfo): void;
   deadLetter(reason: DeadLetterReason, message: unknown, recipient: string, error?: unknown): void;
   publishStarted(actor: ActorInfo): void;
   publishFailed(actor: ActorInfo, error: unknown, phase: 'start' | 'running'): void;

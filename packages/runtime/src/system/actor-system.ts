@@ -108,6 +108,7 @@ export class ActorSystem implements SystemView {
         }
       });
     }
+    for (const observer of observers) observer(this);
     const guardian: Behavior<Message> = receive(null, (state) => state);
     const rootOptions = { capacity: 1, overflow: 'block', throughput: 1, shutdownMs: 0, name: '' } as const;
     this.#root = new ActorCell<Message>(this.#host, null, '', guardian, rootOptions);
@@ -276,6 +277,31 @@ export class ActorSystem implements SystemView {
   get idle(): boolean {
     return this.#host.dispatcher.idle;
   }
+
+  /** @internal Whether `shutdown` has been called. */
+  get shuttingDown(): boolean {
+    return this.#shutdown !== null;
+  }
+
+  /**
+   * @internal For the test kit's auditor: from now on, remembers every actor this system
+   * creates (also those that stop), and returns a function listing their counters.
+   */
+  trackActors(): () => ActorStats[] {
+    const cells = (this.#host.tracked ??= []);
+    return () => cells.map((cell) => cell.stats());
+  }
+}
+
+const observers = new Set<(system: ActorSystem) => void>();
+
+/**
+ * @internal For the test kit's auditor: `observer` is called with every actor system started
+ * from now on, before it runs anything. Returns the function that stops observing.
+ */
+export function observeSystems(observer: (system: ActorSystem) => void): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
 }
 
 class SystemHost implements Host {
@@ -283,6 +309,12 @@ class SystemHost implements Host {
   readonly asks: AskTimeouts;
   shuttingDown = false;
   deadLetters = 0;
+  /** Every cell created, while the test kit's auditor tracks this system (else null). */
+  tracked: ActorCell<Message>[] | null = null;
+
+  created(cell: ActorCell<Message>): void {
+    this.tracked?.push(cell);
+  }
 
   constructor(
     readonly system: ActorSystem,
