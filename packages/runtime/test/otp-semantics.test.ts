@@ -137,7 +137,7 @@ describe('lifecycle events per incarnation', () => {
     ]);
     await system.shutdown();
     const ofChildren = (type: string) =>
-      all.filter((e) => e.type === type && e.path.startsWith('/user/sup/')).length;
+      all.filter((e) => e.type === type && 'path' in e && e.path.startsWith('/user/sup/')).length;
     const started = ofChildren('ActorStarted');
     const exited = ofChildren('ActorExited');
     expect(started).toBe(5);

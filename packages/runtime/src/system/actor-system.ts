@@ -288,7 +288,8 @@ export class ActorSystem implements SystemView {
    * creates (also those that stop), and returns a function listing their counters.
    */
   trackActors(): () => ActorStats[] {
-    const cells = (this.#host.tracked ??= []);
+    this.#host.tracked ??= [];
+    const cells = this.#host.tracked;
     return () => cells.map((cell) => cell.stats());
   }
 }
