@@ -311,7 +311,7 @@ async function runProgram(seed: number, r: Rates, steps: readonly Step[]): Promi
         );
         break;
       case 'publish':
-        bus()?.tell({ type: 'work', n: n++ });
+        bus()?.tell({ type: 'work', n: n++ } as Message);
         break;
       case 'advance':
         virtual.advance(s.ms);
