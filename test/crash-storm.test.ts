@@ -127,9 +127,9 @@ async function storm(seed: number): Promise<RunReport> {
       strategy: 'oneForOne',
       intensity: { maxRestarts: MESSAGES, withinMs: 1000 }, // a storm, not a reason to give up
       children: [
-        { id: 'sink', behavior: sink as never, mailbox: { capacity: 256 } },
-        { id: 'enrich', behavior: forward(2, 'sink') as never, mailbox: { capacity: 256 } },
-        { id: 'parse', behavior: forward(1, 'enrich') as never, mailbox: { capacity: 256 } },
+        { id: 'sink', behavior: sink, mailbox: { capacity: 256 } },
+        { id: 'enrich', behavior: forward(2, 'sink'), mailbox: { capacity: 256 } },
+        { id: 'parse', behavior: forward(1, 'enrich'), mailbox: { capacity: 256 } },
       ],
     }),
     { name: 'pipeline' },

@@ -42,7 +42,7 @@ function worker(name: string, log: string[] = []) {
 }
 
 function spec(id: string, restart: RestartType = 'permanent', log?: string[]): ChildSpec {
-  return { id, behavior: worker(id, log) as never, restart };
+  return { id, behavior: worker(id, log), restart };
 }
 
 function ref(path: string): ActorRef<WorkerMsg> {
@@ -128,7 +128,7 @@ describe('restart order', () => {
       supervisor({
         strategy: 'oneForAll',
         intensity: { maxRestarts: 5, withinMs: 1000 },
-        children: ['a', 'b', 'c'].map((id) => ({ id, behavior: hooked(id) as never })),
+        children: ['a', 'b', 'c'].map((id) => ({ id, behavior: hooked(id) })),
       }),
       { name: 'sup' },
     );
@@ -157,7 +157,7 @@ describe('restart in place', () => {
       supervisor({
         strategy: 'oneForOne',
         intensity: { maxRestarts: 5, withinMs: 1000 },
-        children: [{ id: 'w', behavior: behavior as never, mailbox: { capacity: 20_000 } }],
+        children: [{ id: 'w', behavior: behavior, mailbox: { capacity: 20_000 } }],
       }),
       { name: 'sup' },
     );
@@ -196,7 +196,7 @@ describe('restart in place', () => {
       supervisor({
         strategy: 'oneForOne',
         intensity: { maxRestarts: 5, withinMs: 1000 },
-        children: [{ id: 'c', behavior: counter as never }],
+        children: [{ id: 'c', behavior: counter }],
       }),
       { name: 'sup' },
     );
@@ -235,7 +235,7 @@ describe('restart in place', () => {
       supervisor({
         strategy: 'oneForOne',
         intensity: { maxRestarts: 5, withinMs: 1000 },
-        children: [{ id: 'h', behavior: b as never }],
+        children: [{ id: 'h', behavior: b }],
       }),
       { name: 'sup' },
     );
@@ -263,7 +263,7 @@ describe('restart in place', () => {
       supervisor({
         strategy: 'oneForOne',
         intensity: { maxRestarts: 5, withinMs: 1000 },
-        children: [{ id: 'p', behavior: parent as never }],
+        children: [{ id: 'p', behavior: parent }],
       }),
       { name: 'sup' },
     );
@@ -331,7 +331,7 @@ describe('restart intensity', () => {
       supervisor({
         strategy: 'oneForOne',
         intensity: { maxRestarts: 1, withinMs: 1000 },
-        children: [{ id: 'mid', start: mid as never }],
+        children: [{ id: 'mid', start: mid }],
       }),
       { name: 'top' },
     );
@@ -461,7 +461,7 @@ describe('shutdown', () => {
       supervisor({
         strategy: 'oneForOne',
         intensity: { maxRestarts: 5, withinMs: 1000 },
-        children: [{ id: 'stuck', behavior: stuck as never, shutdownMs: 50 }],
+        children: [{ id: 'stuck', behavior: stuck, shutdownMs: 50 }],
       }),
       { name: 'sup' },
     );
