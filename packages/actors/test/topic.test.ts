@@ -139,8 +139,10 @@ describe('Topic', () => {
     expect(stats.subscriptions.find((s) => s.subscriber === slow.ref.path)).toEqual({
       subscriber: '/user/slow',
       onFull: 'lag',
+      matched: 10,
       delivered: 2,
       missed: 8,
+      filterErrors: 0,
     });
     slow.resume();
     await settle(system);
@@ -248,7 +250,9 @@ describe('Topic', () => {
     expect(node?.details).toEqual({
       type: 'TopicStats',
       published: 1,
-      subscriptions: [{ subscriber: '/user/a', onFull: 'lag', delivered: 1, missed: 0 }],
+      subscriptions: [
+        { subscriber: '/user/a', onFull: 'lag', matched: 1, delivered: 1, missed: 0, filterErrors: 0 },
+      ],
     });
   });
 

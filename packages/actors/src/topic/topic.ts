@@ -1,4 +1,12 @@
-import { type ActorContext, type ActorRef, type Behavior, type Message, receive } from '@troupe/runtime';
+import {
+  type ActorContext,
+  type ActorRef,
+  ActorStoppedError,
+  type Behavior,
+  type Message,
+  receive,
+  type SystemEvent,
+} from '@troupe/runtime';
 
 /**
  * Told to a subscriber (with `onFull: 'lag'`) when it has room again after it missed events
@@ -33,12 +41,21 @@ export interface SubscribeOptions<E extends Message> {
   readonly onFull?: OnFull;
 }
 
-/** One subscription's counters: for every matching event published while subscribed, `delivered + missed` is 1. */
+/**
+ * One subscription's counters. `matched` counts the events published while subscribed that
+ * passed its filter; each of them is either `delivered` (queued in the subscriber's mailbox) or
+ * `missed` (its mailbox was full, closed, or its filter threw), so `delivered + missed = matched`.
+ * `filterErrors` counts the events whose filter threw (they are in `missed`). For a subscriber
+ * whose mailbox evicts (`dropOldest` / `latest`), an event evicted after delivery moves from
+ * `delivered` to `missed` (the one case where `delivered` goes down).
+ */
 export interface SubscriptionStats {
   readonly subscriber: string;
   readonly onFull: OnFull;
+  readonly matched: number;
   readonly delivered: number;
   readonly missed: number;
+  readonly filterErrors: number;
 }
 
 export interface TopicStats {
@@ -47,9 +64,11 @@ export interface TopicStats {
   readonly subscriptions: readonly SubscriptionStats[];
 }
 
-/** The reply to a subscribe or unsubscribe request: it has been applied. */
+/** The reply to a subscribe or unsubscribe request: applied, or refused with why (`error`). */
 export interface TopicAck {
   readonly type: 'TopicAck';
+  /** Set when the request was refused: the subscriber is stopped or is not an actor of this system. */
+  readonly error?: 'stopped' | 'notAnActor';
 }
 
 /** The control messages of a topic. Their types start with `$topic.`: events must not. */
@@ -69,6 +88,11 @@ export type TopicControl<E extends Message> =
   /** Internal: the topic's own timer, retrying owed `Lagged` notices. */
   | { readonly type: '$topic.retryLagged' };
 
+/** Live topics of this process (their refs survive restarts): lets `Topic.subscribe` refuse a non-topic at once. */
+const topics = new WeakSet<object>();
+/** Each topic's subscriptions, kept across its restarts (the ref stays the same: restarts are in place). */
+const tables = new WeakMap<object, TopicState<Message>>();
+
 /** What a topic accepts: events of `E` (each one is published) and control messages. */
 export type TopicMessage<E extends Message> = E | TopicControl<E>;
 
@@ -76,31 +100,66 @@ const ON_FULL: readonly string[] = ['lag', 'block', 'drop'];
 const ACK: TopicAck = Object.freeze({ type: 'TopicAck' });
 
 class Subscription<E extends Message> {
+  matched = 0;
   delivered = 0;
   missed = 0;
+  filterErrors = 0;
   /** Missed since the last `Lagged` notice. */
   unreported = 0;
 
   constructor(
     readonly ref: ActorRef<E | Lagged>,
-    readonly types: ReadonlySet<string> | null,
-    readonly accepts: ((event: E) => boolean) | null,
-    readonly onFull: OnFull,
+    public types: ReadonlySet<string> | null,
+    public accepts: ((event: E) => boolean) | null,
+    public onFull: OnFull,
+    /** The subscriber's mailbox may evict delivered events (dropOldest / latest). */
+    public evicting: boolean,
   ) {}
 
-  matches(event: E): boolean {
+  /** Whether `event` passes the filter; a filter that throws counts the event as missed. */
+  matches(event: E, ctx: ActorContext<TopicMessage<E>>): boolean {
     if (this.types !== null) return this.types.has(event.type);
-    return this.accepts === null || this.accepts(event);
+    if (this.accepts === null) return true;
+    try {
+      return this.accepts(event) === true;
+    } catch (error) {
+      this.matched++;
+      this.missed++;
+      if (this.filterErrors++ === 0) {
+        ctx.log.warn(
+          { err: error, subscriber: this.ref.path },
+          'topic filter threw: the event counts as missed',
+        );
+      }
+      return false;
+    }
   }
 
   stats(): SubscriptionStats {
-    return { subscriber: this.ref.path, onFull: this.onFull, delivered: this.delivered, missed: this.missed };
+    return {
+      subscriber: this.ref.path,
+      onFull: this.onFull,
+      matched: this.matched,
+      delivered: this.delivered,
+      missed: this.missed,
+      filterErrors: this.filterErrors,
+    };
   }
 }
 
 interface TopicState<E extends Message> {
   published: number;
   subscriptions: Subscription<E>[];
+  /** Owed Lagged notices keep failing: the retry delay doubles up to LAG_RETRY_MAX_MS. */
+  retryMs: number;
+  /** Events delivered to evicting subscribers (only while one exists), to see them evicted. */
+  delivered: WeakSet<object> | null;
+  /** Unsubscribes the eviction listener from system.events. */
+  stopListening: (() => void) | null;
+}
+
+function freshState<E extends Message>(): TopicState<E> {
+  return { published: 0, subscriptions: [], retryMs: LAG_RETRY_MS, delivered: null, stopListening: null };
 }
 
 /**
@@ -118,14 +177,34 @@ interface TopicState<E extends Message> {
  */
 export function topic<E extends Message>(): Behavior<TopicMessage<E>> {
   return receive<TopicState<E>, TopicMessage<E>>(
-    { published: 0, subscriptions: [] },
+    freshState<E>(),
     (state, message, ctx) => {
       if (message.type.startsWith('$topic.')) control(state, message as TopicControl<E>, ctx);
       else publish(state, message as E, ctx);
       return state;
     },
     {
-      onStart: () => ({ published: 0, subscriptions: [] }),
+      onStart: (ctx) => {
+        topics.add(ctx.self);
+        // A restart (in place: same ref) keeps the subscriptions and their counters.
+        const kept = tables.get(ctx.self) as TopicState<E> | undefined;
+        const state = kept ?? freshState<E>();
+        tables.set(ctx.self, state as unknown as TopicState<Message>);
+        for (const sub of state.subscriptions) ctx.watch(sub.ref);
+        if (kept !== undefined) {
+          state.stopListening = null;
+          if (state.subscriptions.some((s) => s.evicting)) listenForEvictions(state, ctx);
+          if (state.subscriptions.some((s) => s.unreported > 0)) armLagRetry(state, ctx);
+        }
+        return state;
+      },
+      onRestart: (state) => {
+        state.stopListening?.();
+      },
+      onStop: (state, _reason, ctx) => {
+        state.stopListening?.();
+        tables.delete(ctx.self); // stays in `topics`: a stopped topic's ref still names a topic
+      },
       onTerminated: (state, signal) => {
         remove(state, signal.ref);
         return state;
@@ -145,40 +224,81 @@ function publish<E extends Message>(
   const subscriptions = state.subscriptions;
   for (let i = 0; i < subscriptions.length; i++) {
     const sub = subscriptions[i] as Subscription<E>;
-    if (!sub.matches(event)) continue;
+    if (!sub.matches(event, ctx)) continue;
+    sub.matched++;
     if (sub.unreported > 0 && !notify(sub, ctx)) {
       sub.missed++;
       sub.unreported++;
-      armLagRetry(ctx);
+      armLagRetry(state, ctx);
       continue;
     }
     const r = sub.ref.trySend(event);
     if (r.ok) {
       sub.delivered++;
+      if (sub.evicting) state.delivered?.add(event);
     } else if (r.reason === 'full' && sub.onFull === 'block') {
       sub.delivered++; // queued once there is room; the topic waits for it before its next message
       ctx.send(sub.ref, event);
-    } else if (r.reason !== 'closed') {
+    } else if (r.reason === 'closed') {
+      // The subscriber is stopping or stopped (its Terminated will remove the subscription):
+      // missed, and a dead letter (`stopped`) addressed to it, so it is never silent.
+      sub.missed++;
+      sub.ref.tell(event);
+    } else {
       sub.missed++;
       if (sub.onFull === 'lag') {
         sub.unreported++;
-        armLagRetry(ctx);
+        armLagRetry(state, ctx);
       }
     }
-    // 'closed': the subscriber stopped; its Terminated removes the subscription.
   }
 }
 
-/** How often the topic retries owed `Lagged` notices while publishing is quiet. */
-const LAG_RETRY_MS = 10;
-
-function armLagRetry<E extends Message>(ctx: ActorContext<TopicMessage<E>>): void {
-  if (!ctx.timers.isActive('lagged'))
-    ctx.timers.startSingle('lagged', { type: '$topic.retryLagged' }, LAG_RETRY_MS);
+/**
+ * A subscriber whose mailbox evicts can lose an event after it was delivered; the runtime
+ * reports each eviction as a `dropped` dead letter. Only while such a subscription exists, the
+ * topic listens for them and moves an evicted event of its own from delivered to missed.
+ */
+function listenForEvictions<E extends Message>(
+  state: TopicState<E>,
+  ctx: ActorContext<TopicMessage<E>>,
+): void {
+  if (state.stopListening !== null) return;
+  state.delivered ??= new WeakSet();
+  const delivered = state.delivered;
+  state.stopListening = ctx.system.events.subscribe((event: SystemEvent) => {
+    if (event.type !== 'DeadLetter' || event.reason !== 'dropped') return;
+    const message = event.message;
+    if (typeof message !== 'object' || message === null || !delivered.has(message)) return;
+    const sub = state.subscriptions.find((s) => s.evicting && s.ref.path === event.recipient);
+    if (sub === undefined) return;
+    sub.delivered--;
+    sub.missed++;
+    if (sub.onFull === 'lag') {
+      sub.unreported++;
+      armLagRetry(state, ctx);
+    }
+  });
 }
 
-/** Tells a lagging subscriber how much it missed; false if there is still no room. */
+/** How soon the topic first retries owed `Lagged` notices while publishing is quiet; it backs off to the max. */
+const LAG_RETRY_MS = 10;
+const LAG_RETRY_MAX_MS = 1000;
+
+function armLagRetry<E extends Message>(state: TopicState<E>, ctx: ActorContext<TopicMessage<E>>): void {
+  if (!ctx.timers.isActive('lagged'))
+    ctx.timers.startSingle('lagged', { type: '$topic.retryLagged' }, state.retryMs);
+}
+
+/**
+ * Tells a lagging subscriber how much it missed (one notice for everything owed); false if
+ * there is still no room. Tried only when its mailbox has room, so a notice is never itself
+ * dropped by the subscriber's policy (no flood of dead letters while it stays full).
+ */
 function notify<E extends Message>(sub: Subscription<E>, ctx: ActorContext<TopicMessage<E>>): boolean {
+  const stats = ctx.system.inspect(sub.ref);
+  if (stats !== undefined && (stats.status === 'stopped' || stats.mailboxDepth >= stats.mailboxCapacity))
+    return false;
   const r = sub.ref.trySend({ type: 'Lagged', missed: sub.unreported, topic: ctx.self.path });
   if (!r.ok) return false;
   sub.unreported = 0;
@@ -199,10 +319,30 @@ function control<E extends Message>(
         ctx.unhandled(); // a malformed request (from untyped code): a dead letter, not a crash
         return;
       }
+      // Only a live actor of this system can be watched and delivered to: anything else (a
+      // plain object that looks like a ref, an ask's temporary replyTo) is refused.
+      const target = ctx.system.inspect(m.subscriber);
+      if (target === undefined || target.status === 'stopped') {
+        ctx.unhandled();
+        if (isRef(m.replyTo)) {
+          ctx.reply(m.replyTo, { type: 'TopicAck', error: target === undefined ? 'notAnActor' : 'stopped' });
+        }
+        return;
+      }
       const types = Array.isArray(filter) ? new Set<string>(filter) : null;
       const accepts = typeof filter === 'function' ? filter : null;
-      remove(state, m.subscriber);
-      state.subscriptions.push(new Subscription(m.subscriber, types, accepts, onFull));
+      const evicting = target.mailboxOverflow === 'dropOldest' || target.mailboxOverflow === 'latest';
+      const existing = state.subscriptions.find((s) => s.ref === m.subscriber);
+      if (existing === undefined) {
+        state.subscriptions.push(new Subscription(m.subscriber, types, accepts, onFull, evicting));
+      } else {
+        // The same ref again (e.g. a restarted subscriber subscribing anew): keep its counters.
+        existing.types = types;
+        existing.accepts = accepts;
+        existing.onFull = onFull;
+        existing.evicting = evicting;
+      }
+      if (evicting) listenForEvictions(state, ctx);
       ctx.watch(m.subscriber);
       if (isRef(m.replyTo)) ctx.reply(m.replyTo, ACK);
       return;
@@ -225,7 +365,9 @@ function control<E extends Message>(
       for (const sub of state.subscriptions) {
         if (sub.unreported > 0 && !notify(sub, ctx)) owed = true;
       }
-      if (owed) armLagRetry(ctx);
+      // Back off while notices keep failing; start again from the shortest delay once all are through.
+      state.retryMs = owed ? Math.min(state.retryMs * 2, LAG_RETRY_MAX_MS) : LAG_RETRY_MS;
+      if (owed) armLagRetry(state, ctx);
       return;
     }
     default:
@@ -270,6 +412,7 @@ export const Topic = {
     subscriber: ActorRef<NoInfer<E> | Lagged> | ActorRef<NoInfer<E>>,
     options: SubscribeOptions<NoInfer<E>> = {},
   ): Promise<void> {
+    assertTopic(topicRef, 'subscribe');
     const { filter, onFull } = options;
     if (onFull !== undefined && !ON_FULL.includes(onFull)) {
       throw new TypeError(`onFull must be 'lag', 'block' or 'drop'; got ${String(onFull)}`);
@@ -277,17 +420,22 @@ export const Topic = {
     if (filter !== undefined && typeof filter !== 'function' && !Array.isArray(filter)) {
       throw new TypeError('filter must be a predicate or an array of event types');
     }
-    await topicRef.ask<TopicAck>((replyTo) => ({
+    const ack = await topicRef.ask<TopicAck>((replyTo) => ({
       type: '$topic.subscribe',
       subscriber: subscriber as ActorRef<E | Lagged>,
       options,
       replyTo,
     }));
+    if (ack.error === 'stopped') throw new ActorStoppedError(subscriber.path);
+    if (ack.error === 'notAnActor') {
+      throw new TypeError(`Topic.subscribe: ${String(subscriber.path)} is not an actor of this system`);
+    }
   },
   async unsubscribe<E extends Message>(
     topicRef: ActorRef<TopicMessage<E>>,
     subscriber: ActorRef<NoInfer<E> | Lagged> | ActorRef<NoInfer<E>>,
   ): Promise<void> {
+    assertTopic(topicRef, 'unsubscribe');
     await topicRef.ask<TopicAck>((replyTo) => ({
       type: '$topic.unsubscribe',
       subscriber: subscriber as ActorRef<E | Lagged>,
@@ -307,6 +455,17 @@ export const Topic = {
   },
   /** The topic's counters: events published, and per subscription delivered / missed. */
   stats<E extends Message>(topicRef: ActorRef<TopicMessage<E>>): Promise<TopicStats> {
+    assertTopic(topicRef, 'stats');
     return topicRef.ask<TopicStats>((replyTo) => ({ type: '$topic.stats', replyTo }));
   },
 };
+
+/** Throws `TypeError` at once for a ref that is not a topic of this process (rather than an ask timeout later). */
+function assertTopic(ref: unknown, what: string): void {
+  if (typeof ref !== 'object' || ref === null || !topics.has(ref)) {
+    const path = (ref as { path?: unknown } | null)?.path;
+    throw new TypeError(
+      `Topic.${what}: ${typeof path === 'string' ? path : String(ref)} is not a topic (spawn one with topic())`,
+    );
+  }
+}
