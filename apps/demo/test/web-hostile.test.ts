@@ -36,7 +36,10 @@ afterEach(async () => {
   await shutdownAdvancing(system, clock, { timeoutMs: 1000 });
 });
 
-async function post(route: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function post(
+  route: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.url}${route}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
