@@ -41,6 +41,8 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Parses and validates the command line. Throws {@link UsageError} on anything bad. */
 export function parseDemoArgs(argv: readonly string[]): DemoArgs {
+  // `pnpm demo -- --duration 1` hands the script a leading `--` (pnpm passes it through).
+  if (argv[0] === '--') argv = argv.slice(1);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

@@ -44,6 +44,11 @@ describe('demo command line', () => {
     expect(parseDemoArgs(['-h']).help).toBe(true);
   });
 
+  it('accepts the `--` that `pnpm demo -- …` and `pnpm start -- …` pass through', () => {
+    expect(parseDemoArgs(['--', '--duration', '1'])).toMatchObject({ durationS: 1, scenario: 'dashboard' });
+    expect(parseDemoArgs(['--', '--no-web'])).toMatchObject({ web: false });
+  });
+
   it.each([
     [['--bogus'], /Unknown option '--bogus'/],
     [['--port', 'abc'], /--port must be a number/],

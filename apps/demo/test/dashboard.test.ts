@@ -81,7 +81,11 @@ describe('dashboard scenario (virtual time)', () => {
 
   it('validates commands from the page', async () => {
     const { app } = await run(0);
-    expect(app.crash('/user/elsewhere')).toEqual({ ok: false, error: 'unknown actor path: /user/elsewhere' });
+    expect(app.crash('/user/elsewhere')).toEqual({
+      ok: false,
+      reason: 'invalid',
+      error: 'unknown actor path: /user/elsewhere',
+    });
     expect(app.slow('/user/metrics-app/subscribers/logger', 99_999)).toMatchObject({ ok: false });
     expect(app.slow('/user/metrics-app/subscribers/logger', 200)).toEqual({ ok: true });
     expect(app.flood(0)).toMatchObject({ ok: false });

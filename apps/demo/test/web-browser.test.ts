@@ -1,7 +1,7 @@
 /**
  * The live page in Debian's Chromium (driven by playwright-core; no downloaded browser), against
- * the real server, the real dashboard and the real clock. Install Chromium with
- * `apt-get update && apt-get install -y --no-install-recommends chromium`, or set
+ * the real server, the real dashboard and the real clock. When Chromium is missing,
+ * test/support/ensure-chromium.ts installs it (as root, with apt-get) or says what to run; set
  * TROUPE_SKIP_BROWSER=1 to skip. Writes test-output/demo-page.png.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -11,11 +11,10 @@ import { ActorSystem } from '@troupe/runtime';
 import { logSink } from '@troupe/runtime/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureChromium } from '../../../test/support/ensure-chromium.js';
 import { type DashboardApp, startDashboard } from '../src/dashboard/app.js';
 import { startWebServer, type WebServer } from '../src/web/server.js';
 
-/** Debian's Chromium; TROUPE_CHROMIUM points elsewhere. */
-const CHROMIUM = process.env.TROUPE_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -31,19 +30,16 @@ const DASHBOARD = '/user/metrics-app/subscribers/dashboard';
 const LOGGER = '/user/metrics-app/subscribers/logger';
 
 const SKIP = process.env.TROUPE_SKIP_BROWSER === '1';
-const MISSING = !existsSync(CHROMIUM);
+// Installs Debian's Chromium when it is missing and we can (root + apt-get); else says what to run.
+const chromium_ = SKIP ? undefined : await ensureChromium();
+const CHROMIUM = chromium_?.ok === true ? chromium_.path : '';
 
-// Without Chromium this test fails (and says how to install it), and the page tests are skipped.
-it.skipIf(SKIP)(`finds Chromium at ${CHROMIUM}`, () => {
-  if (MISSING)
-    throw new Error(
-      `${CHROMIUM} not found. Install Debian's Chromium (as root): ` +
-        'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium' +
-        ' — or set TROUPE_SKIP_BROWSER=1 to skip the browser test.',
-    );
+// Without Chromium this test fails (with what to run), and the page tests are skipped.
+it.skipIf(SKIP)('has a Chromium to drive', () => {
+  if (chromium_?.ok === false) throw new Error(chromium_.message);
 });
 
-describe.skipIf(SKIP || MISSING)('the live page in Chromium', () => {
+describe.skipIf(SKIP || chromium_?.ok !== true)('the live page in Chromium', () => {
   let system: ActorSystem;
   let app: DashboardApp;
   let server: WebServer;

@@ -5,6 +5,8 @@
  *     metrics              Topic<MetricEvent>        restarts too and subscribes again
  *     subscribers          supervisor, oneForOne: dashboard, logger, alerter (XState machines)
  *     publishers           supervisor, oneForOne: web-server, database (timers)
+ *   /user/keeper           starts metrics-app, watches it, and starts it again (with backoff)
+ *                          when its supervisor gives up: the demo stays up whatever the page sends
  */
 import { Topic, type TopicMessage, type TopicStats, topic } from '@troupe/actors';
 import {
@@ -16,6 +18,7 @@ import {
   supervisor,
 } from '@troupe/runtime';
 import type { Control, MetricEvent } from './events.js';
+import { type KeeperHealth, keeper } from './keeper.js';
 import { database, webServer } from './publishers.js';
 import { alerter, dashboard, logger, type Summary } from './subscribers.js';
 
@@ -34,11 +37,20 @@ export interface DashboardOptions {
   readonly seed?: number;
 }
 
-/** Outcome of a control request from the web page: applied, or why not (validated input). */
-export type CommandResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
+/**
+ * Outcome of a control request from the web page: applied, or why not — `invalid` input (the
+ * page's fault: HTTP 400) or a target that is `unavailable` right now (HTTP 503: try again).
+ */
+export type CommandResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'invalid' | 'unavailable'; readonly error: string };
+
+/** Whether the app's tree is up, and how often its top supervisor gave up (see keeper.ts). */
+export type { KeeperHealth as AppHealth } from './keeper.js';
 
 export interface DashboardApp {
-  readonly root: ActorRef<SupervisorMessage>;
+  /** The app's top supervisor (the current incarnation: the keeper may start a new one). */
+  readonly root: ActorRef<SupervisorMessage> | undefined;
   readonly metrics: ActorRef<TopicMessage<MetricEvent>>;
   /** Paths of the actors a user may crash or slow down. */
   readonly workers: readonly string[];
@@ -49,6 +61,7 @@ export interface DashboardApp {
   /** The last dead letters (newest last), at most 50. */
   readonly deadLetters: readonly DeadLetterView[];
   onSummary(listener: (summary: Summary) => void): () => void;
+  health(): KeeperHealth;
   crash(path: unknown): CommandResult;
   slow(path: unknown, ms: unknown): CommandResult;
   flood(count: unknown): CommandResult;
@@ -91,7 +104,7 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
   const metrics = () => system.lookup(`${APP}/metrics`) as unknown as ActorRef<TopicMessage<MetricEvent>>;
   const print = options.print;
   const intensity = { maxRestarts: 20, withinMs: 10_000 };
-  const root = system.spawn(
+  const app = () =>
     supervisor({
       strategy: 'restForOne',
       intensity,
@@ -147,19 +160,37 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
             }),
         },
       ],
-    }),
-    { name: 'metrics-app' },
-  );
+    });
+  const kept = keeper(system, { name: 'metrics-app', behavior: app, print });
 
-  const worker = (path: unknown): ActorRef<Control> | string => {
-    if (typeof path !== 'string' || !WORKERS.includes(path))
-      return `unknown actor path: ${String(path).slice(0, 80)}`;
-    const ref = system.lookup(path);
-    return ref === undefined ? `${path} is not running` : (ref as unknown as ActorRef<Control>);
+  const invalid = (error: string): CommandResult => ({ ok: false, reason: 'invalid', error });
+  const unavailable = (): CommandResult | undefined => {
+    const health = kept.health();
+    if (health.state === 'restarting')
+      return {
+        ok: false,
+        reason: 'unavailable',
+        error: `the metrics app is restarting (its supervisor gave up: ${health.lastError}); try again shortly`,
+      };
+    return undefined;
   };
+  const worker = (path: unknown): ActorRef<Control> | CommandResult => {
+    if (typeof path !== 'string' || !WORKERS.includes(path))
+      return invalid(`unknown actor path: ${String(path).slice(0, 80)}`);
+    const down = unavailable();
+    if (down !== undefined) return down;
+    const ref = system.lookup(path);
+    if (ref === undefined || system.inspect(ref)?.status === 'stopped')
+      return { ok: false, reason: 'unavailable', error: `${path} is not running; try again shortly` };
+    return ref as unknown as ActorRef<Control>;
+  };
+  const isResult = (value: ActorRef<Control> | CommandResult): value is CommandResult => 'ok' in value;
+  let flooding = false;
 
   return {
-    root,
+    get root() {
+      return system.lookup(APP) as ActorRef<SupervisorMessage> | undefined;
+    },
     get metrics() {
       return metrics();
     },
@@ -171,34 +202,52 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    health: () => kept.health(),
     crash(path) {
       const ref = worker(path);
-      if (typeof ref === 'string') return { ok: false, error: ref };
+      if (isResult(ref)) return ref;
       ref.tell({ type: 'Crash' });
       return { ok: true };
     },
     slow(path, ms) {
+      if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > 5000)
+        return invalid('ms must be an integer from 0 to 5000');
       const ref = worker(path);
-      if (typeof ref === 'string') return { ok: false, error: ref };
-      if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > 5000) {
-        return { ok: false, error: 'ms must be an integer from 0 to 5000' };
-      }
+      if (isResult(ref)) return ref;
       ref.tell({ type: 'SetDelay', ms });
       return { ok: true };
     },
     flood(count) {
-      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 100_000) {
-        return { ok: false, error: 'count must be an integer from 1 to 100000' };
-      }
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 100_000)
+        return invalid('count must be an integer from 1 to 100000');
+      const down = unavailable();
+      if (down !== undefined) return down;
+      const topicRef = system.lookup(`${APP}/metrics`) as ActorRef<TopicMessage<MetricEvent>> | undefined;
+      if (topicRef === undefined)
+        return {
+          ok: false,
+          reason: 'unavailable',
+          error: 'the metrics topic is not running; try again shortly',
+        };
+      if (flooding)
+        return { ok: false, reason: 'unavailable', error: 'a flood is still running; try again shortly' };
+      flooding = true;
       // Publish with backpressure (as a real producer would), so the burst reaches the
-      // subscribers: fast ones keep up, a slow one lags and is told how much it missed.
-      const topicRef = metrics();
+      // subscribers: fast ones keep up, a slow one lags and is told how much it missed. If the
+      // topic stops meanwhile (its supervisor gave up), the flood ends: nothing to publish to.
       void (async () => {
         for (let i = 0; i < count; i++) {
           const event: MetricEvent = { type: 'Request', path: '/flood', latencyMs: 1 };
-          if (!topicRef.trySend(event).ok) await topicRef.send(event).catch(() => {});
+          const queued = topicRef.trySend(event);
+          if (queued.ok) continue;
+          if (queued.reason !== 'full') return;
+          await topicRef.send(event);
         }
-      })();
+      })()
+        .catch(() => {}) // ActorStoppedError: the topic stopped while we waited; the flood ends.
+        .finally(() => {
+          flooding = false;
+        });
       return { ok: true };
     },
     topicStats: () => Topic.stats(metrics()),

@@ -49,6 +49,8 @@ export interface Snapshot {
   /** Every dead letter since the system started. */
   readonly deadLettersTotal: number;
   readonly workers: DashboardApp['workers'];
+  /** Whether the app is up, or restarting after its supervisor gave up. */
+  readonly health: ReturnType<DashboardApp['health']>;
 }
 
 /** Largest accepted request body. */
@@ -80,7 +82,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     throw new RangeError(`port must be an integer from 0 to 65535; got ${String(options.port)}`);
   if (!(intervalMs > 0)) throw new RangeError(`snapshotIntervalMs must be > 0; got ${intervalMs}`);
 
-  const metrics = actorMetrics(system);
+  const metrics = actorMetrics(system, app);
   const streams = new Set<ServerResponse>();
   let timer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -92,6 +94,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       deadLetters: app.deadLetters.slice(-DEAD_LETTERS_SENT),
       deadLettersTotal: system.deadLetters,
       workers: app.workers,
+      health: app.health(),
     };
     try {
       return `event: snapshot\ndata: ${JSON.stringify(value)}\n\n`;
@@ -161,7 +164,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       checkOrigin(req);
       const body = await readJsonObject(req);
       const result = (commands[path] as Command)(body);
-      if (!result.ok) throw new HttpError(400, result.error);
+      if (!result.ok) throw new HttpError(result.reason === 'invalid' ? 400 : 503, result.error);
       sendJson(res, 200, { ok: true });
       log.info({ route: path, path: body.path, ms: body.ms, count: body.count }, 'web: command applied');
     } else {
@@ -306,7 +309,10 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
  * A dedicated registry whose metrics are read from `system.tree()` at scrape time (collect
  * callbacks). `scrape()` walks the tree once and shares it among every metric's collect.
  */
-function actorMetrics(system: ActorSystem): { contentType: string; scrape(): Promise<string> } {
+function actorMetrics(
+  system: ActorSystem,
+  app: DashboardApp,
+): { contentType: string; scrape(): Promise<string> } {
   const registry = new Registry();
   let current: ActorTreeNode[] | undefined;
   const nodes = (): ActorTreeNode[] => current ?? flatten(system.tree(), []);
@@ -374,6 +380,15 @@ function actorMetrics(system: ActorSystem): { contentType: string; scrape(): Pro
     collect() {
       this.reset();
       this.inc(system.deadLetters);
+    },
+  });
+  new Counter({
+    name: 'troupe_demo_app_escalations_total',
+    help: 'Times the metrics app’s top supervisor gave up (the keeper then started it again).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(app.health().escalations);
     },
   });
   return {
