@@ -84,7 +84,9 @@ export function startPipeline(system: ActorSystem, options: PipelineOptions = {}
       },
       {
         onStart: (ctx) => {
-          void Topic.subscribe(bus(), ctx.self, { onFull });
+          Topic.subscribe(bus(), ctx.self, { onFull }).catch((err: unknown) =>
+            ctx.log.warn({ err }, 'could not subscribe to the bus'),
+          );
           return null;
         },
       },
@@ -123,7 +125,9 @@ export function startPipeline(system: ActorSystem, options: PipelineOptions = {}
     },
     {
       onStart: (ctx) => {
-        void Topic.subscribe(bus(), ctx.self, { onFull: 'block' });
+        Topic.subscribe(bus(), ctx.self, { onFull: 'block' }).catch((err: unknown) =>
+          ctx.log.warn({ err }, 'could not subscribe to the bus'),
+        );
         return null;
       },
     },
