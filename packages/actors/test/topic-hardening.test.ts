@@ -68,6 +68,39 @@ describe('topic accounting under hostile subscribers', () => {
     await system.shutdown();
   });
 
+  it("onFull 'block': a subscriber that stops while the topic waits for room gets the event as missed + a dead letter", async () => {
+    const { system, dead, clock } = setupSystem();
+    const bus = system.spawn(topic<Ev>());
+    const got: (Ev | Lagged)[] = [];
+    const g = gated(got);
+    const sub = system.spawn(g.behavior, { mailbox: { capacity: 1 }, shutdownMs: 5 });
+    await Topic.subscribe(bus, sub, { onFull: 'block' });
+    for (let n = 0; n < 3; n++) Topic.publish(bus, ev(n)); // 0 in the handler, 1 queued, 2 waits
+    await settle(system);
+    let atStop: unknown;
+    system.events.subscribe((e) => {
+      if (e.type === 'ActorStopped' && e.path === sub.path) {
+        const details = system.tree().children.find((c) => c.path === bus.path)?.details as
+          | { subscriptions: unknown[] }
+          | undefined;
+        atStop = details?.subscriptions[0];
+      }
+    });
+    const stopping = system.stop(sub);
+    await settle(system);
+    clock.advance(5); // hard stop: 0 abandoned, 1 dead-lettered, the topic's wait for 2 rejected
+    await stopping;
+    await settle(system);
+    // Before the fix 2 stayed counted as delivered although it was dead-lettered.
+    expect(atStop).toMatchObject({ matched: 3, delivered: 2, missed: 1 });
+    expect((await Topic.stats(bus)).subscriptions).toEqual([]); // unsubscribed by death watch
+    const counts = system.tree().children.find((c) => c.path === bus.path)?.details as { published: number };
+    expect(counts.published).toBe(3);
+    // 2 first: closing the mailbox releases the waiting delivery at once; then the hard stop.
+    expect(dead.filter((d) => d.reason === 'stopped').map((d) => (d.message as Ev).n)).toEqual([2, 0, 1]);
+    await system.shutdown();
+  });
+
   it('a subscribe with something that is not a live local ref is refused (dead letter), and the topic keeps serving', async () => {
     const { system, dead, clock } = setupSystem();
     const bus = system.spawn(topic<Ev>());

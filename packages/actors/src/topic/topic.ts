@@ -179,9 +179,13 @@ export function topic<E extends Message>(): Behavior<TopicMessage<E>> {
   return receive<TopicState<E>, TopicMessage<E>>(
     freshState<E>(),
     (state, message, ctx) => {
-      if (message.type.startsWith('$topic.')) control(state, message as TopicControl<E>, ctx);
-      else publish(state, message as E, ctx);
-      return state;
+      if (message.type.startsWith('$topic.')) {
+        control(state, message as TopicControl<E>, ctx);
+        return state;
+      }
+      const waits = publish(state, message as E, ctx);
+      // onFull 'block': the topic takes its next message once every waiting delivery is settled.
+      return waits === null ? state : Promise.all(waits).then(() => state);
     },
     {
       onStart: (ctx) => {
@@ -218,10 +222,11 @@ function publish<E extends Message>(
   state: TopicState<E>,
   event: E,
   ctx: ActorContext<TopicMessage<E>>,
-): void {
+): Promise<void>[] | null {
   state.published++;
   Object.freeze(event);
   const subscriptions = state.subscriptions;
+  let waits: Promise<void>[] | null = null;
   for (let i = 0; i < subscriptions.length; i++) {
     const sub = subscriptions[i] as Subscription<E>;
     if (!sub.matches(event, ctx)) continue;
@@ -237,8 +242,17 @@ function publish<E extends Message>(
       sub.delivered++;
       if (sub.evicting) state.delivered?.add(event);
     } else if (r.reason === 'full' && sub.onFull === 'block') {
-      sub.delivered++; // queued once there is room; the topic waits for it before its next message
-      ctx.send(sub.ref, event);
+      // Queued once there is room; the topic waits for it before its next message. If the
+      // subscriber stops meanwhile, the event is missed and a dead letter instead.
+      sub.delivered++;
+      waits ??= [];
+      waits.push(
+        sub.ref.send(event).catch(() => {
+          sub.delivered--;
+          sub.missed++;
+          sub.ref.tell(event);
+        }),
+      );
     } else if (r.reason === 'closed') {
       // The subscriber is stopping or stopped (its Terminated will remove the subscription):
       // missed, and a dead letter (`stopped`) addressed to it, so it is never silent.
@@ -252,6 +266,7 @@ function publish<E extends Message>(
       }
     }
   }
+  return waits;
 }
 
 /**
