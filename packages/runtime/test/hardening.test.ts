@@ -13,20 +13,10 @@ import {
   supervisor,
 } from '@troupe/runtime';
 import { logSink, settle, VirtualClock } from '@troupe/runtime/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AskTimeouts } from '../src/actor/ask-timeouts.js';
 
-const escaped: unknown[] = [];
-const record = (reason: unknown) => escaped.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', record);
-  process.on('uncaughtException', record);
-});
-afterAll(() => {
-  process.off('unhandledRejection', record);
-  process.off('uncaughtException', record);
-  expect(escaped).toEqual([]);
-});
+// Escapes to uncaughtException / unhandledRejection fail every test through test/setup/audit.ts.
 
 type Cmd = { type: 'inc' } | { type: 'crash' } | { type: 'get'; replyTo: ActorRef<{ type: 'n'; n: number }> };
 
