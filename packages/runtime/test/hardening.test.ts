@@ -288,6 +288,35 @@ describe('asks', () => {
     asks.settled(oldest);
   });
 
+  it('a clock that throws when an ask timer re-arms inside its own callback: the remaining asks time out now, nothing escapes', () => {
+    const inner = new VirtualClock();
+    let calls = 0;
+    const clock: Clock = {
+      now: () => inner.now(),
+      setTimeout: (cb, ms) => {
+        if (++calls > 1) throw new Error('clock broke');
+        return inner.setTimeout(cb, ms);
+      },
+      clearTimeout: (h) => inner.clearTimeout(h),
+    };
+    const asks = new AskTimeouts(clock);
+    const expired: number[] = [];
+    const entry = (n: number) => ({
+      deadline: 0,
+      settled: false,
+      queue: null as unknown,
+      expire() {
+        this.settled = true;
+        expired.push(n);
+        asks.settled(this);
+      },
+    });
+    asks.add(entry(1), 10); // arms the timer (call 1)
+    asks.add(entry(2), 20); // later deadline: no re-arm
+    expect(() => inner.advance(10)).not.toThrow(); // expires 1; re-arming for 2 throws: 2 expires now
+    expect(expired).toEqual([1, 2]);
+  });
+
   it('many asks settled behind one that never gets a reply do not pile up in a running system', async () => {
     const clock = new VirtualClock();
     const system = ActorSystem.start({ name: 'ask-leak', clock });

@@ -160,7 +160,11 @@ export class ActorCell<M extends Message>
 
   get timers(): Timers<M> {
     const rare = this.extras;
-    rare.timers ??= new TimerScheduler<M>(this.host.clock, (envelope) => this.deliverTimer(envelope));
+    rare.timers ??= new TimerScheduler<M>(
+      this.host.clock,
+      (envelope) => this.deliverTimer(envelope),
+      (error) => this.crashed(error),
+    );
     return rare.timers;
   }
 

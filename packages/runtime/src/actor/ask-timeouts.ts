@@ -107,7 +107,26 @@ export class AskTimeouts {
       if (head === undefined) this.fifos.delete(timeoutMs);
       else next = Math.min(next, head.deadline);
     }
-    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+    if (next === Number.POSITIVE_INFINITY) return;
+    try {
+      this.arm(next);
+    } catch {
+      // The clock cannot time anything (its setTimeout threw inside this timer's callback, where
+      // nobody could catch it): rather than leave the remaining asks pending for ever, they time
+      // out now.
+      this.expireAll();
+    }
+  }
+
+  private expireAll(): void {
+    const fifos = [...this.fifos.values()];
+    this.fifos.clear();
+    for (const fifo of fifos) {
+      for (let head = fifo.peek(); head !== undefined; head = fifo.peek()) {
+        fifo.shift();
+        if (!head.settled) head.expire();
+      }
+    }
   }
 }
 

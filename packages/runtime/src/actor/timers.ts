@@ -46,6 +46,8 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
   constructor(
     private readonly clock: Clock,
     private readonly deliver: (envelope: TimerMessage<M>) => void,
+    /** A periodic timer could not be re-armed (the clock threw inside a timer callback). */
+    private readonly failed: (error: unknown) => void,
   ) {}
 
   startSingle(key: string, message: M, delayMs: number): void {
@@ -87,7 +89,15 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
     const entry: Entry = { generation, periodic, handle: undefined };
     const fire = () => {
       if (this.entries.get(key) !== entry) return;
-      if (periodic) entry.handle = this.clock.setTimeout(fire, ms);
+      if (periodic) {
+        try {
+          entry.handle = this.clock.setTimeout(fire, ms);
+        } catch (error) {
+          this.entries.delete(key);
+          this.failed(error);
+          return;
+        }
+      }
       this.deliver(envelope);
     };
     entry.handle = this.clock.setTimeout(fire, ms);
