@@ -376,6 +376,33 @@ describe('system.stop has the contract of a supervised shutdown', () => {
     await system.shutdown();
   });
 
+  it('a parent drains before its children stop: what it forwards while draining is processed, not a dead letter', async () => {
+    const system = ActorSystem.start({ name: 'forwarder' });
+    const dead: DeadLetter[] = [];
+    system.events.subscribe((e) => e.type === 'DeadLetter' && dead.push(e));
+    let child: ActorRef<Cmd> | undefined;
+    const parent = system.spawn(
+      receive<null, Cmd>(
+        null,
+        async (s, m) => {
+          await Promise.resolve(); // forwards from an async handler, as a router does
+          child?.tell(m);
+          return s;
+        },
+        {
+          onStart: (ctx) => {
+            child = ctx.spawn(counter, { name: 'child' });
+            return null;
+          },
+        },
+      ),
+    );
+    for (let i = 0; i < 20; i++) parent.tell({ type: 'inc' });
+    await system.shutdown();
+    expect(dead).toEqual([]);
+    expect(system.inspect(child as ActorRef<Cmd>)).toMatchObject({ status: 'stopped', processed: 20 });
+  });
+
   it('stopping the /user guardian is the shutdown: nothing spawned later outlives it', async () => {
     const system = ActorSystem.start({ name: 'guardian' });
     const top = system.spawn(

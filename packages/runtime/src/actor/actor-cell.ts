@@ -4,7 +4,7 @@
  * status       running → suspended    exitNow() under a supervisor, or a sibling's group restart
  *                                      (suspend()); mail keeps queuing, nothing is processed
  *              suspended → running    restart(): same ref, same mailbox, a fresh incarnation
- *              running → stopping     stopGracefully(): mailbox closed, children first, then drain
+ *              running → stopping     stopGracefully(): mailbox closed, drain, then children
  *              any → stopping → stopped  terminate(), in one synchronous call
  * busy         an async handler, pending ctx.sends or a pause holds the next message; run()
  *              takes none. Set in afterHandle/awaitPendingSends/startPause, cleared by resume(),
@@ -725,9 +725,10 @@ export class ActorCell<M extends Message>
   }
 
   /**
-   * Graceful stop (OTP shutdown): refuse new messages, stop children gracefully in reverse
-   * start order, then handle what is queued; stop once the mailbox is empty, or hard after
-   * `timeoutMs` (what is still queued becomes dead letters). Resolves once stopped, however
+   * Graceful stop (OTP shutdown): refuse new messages, handle what is queued (the children
+   * still run, so what it forwards to them reaches them), then stop the children gracefully in
+   * reverse start order, then stop; or stop hard after `timeoutMs` (what is still queued
+   * becomes dead letters). Resolves once stopped, however
    * that happens.
    */
   stopGracefully(reason: ExitReason, timeoutMs = this.shutdownMs): Promise<void> {
@@ -751,16 +752,24 @@ export class ActorCell<M extends Message>
       this.terminate(reason);
       return stopped;
     }
-    const children = this.children;
-    (async () => {
-      for (let i = children.length - 1; i >= 0; i--) {
-        await (children[i] as ActorCell<Message>).stopGracefully(SHUTDOWN);
-      }
-      if (rare.terminating || this.status !== 'stopping') return;
-      rare.drained = () => this.terminate(reason);
-      this.kick();
-    })();
+    // Drain first, while the children still run: what this actor forwards to them while
+    // draining (a router, a pipeline stage) reaches them, and they drain it in turn.
+    rare.drained = () => {
+      rare.drained = null;
+      void this.stopChildrenThenTerminate(reason);
+    };
+    if (!this.busy && this.mailbox.queue.length === 0 && !this.mailbox.hasSystem) rare.drained();
+    else this.kick();
     return stopped;
+  }
+
+  /** The second half of a graceful stop: each child drains and stops (reverse start order). */
+  private async stopChildrenThenTerminate(reason: ExitReason): Promise<void> {
+    const children = this.children;
+    for (let i = children.length - 1; i >= 0; i--) {
+      await (children[i] as ActorCell<Message>).stopGracefully(SHUTDOWN);
+    }
+    if (!this.extras.terminating && this.status === 'stopping') this.terminate(reason);
   }
 
   /**

@@ -20,7 +20,10 @@ import { guardIds, guardLogger, validateClock, validateIds, validateLogger } fro
 export interface ActorSystemOptions {
   /** Names the system in logs. */
   readonly name: string;
-  /** A pino logger (default: pino at `TROUPE_LOG_LEVEL`/`info`, silent under a test runner). */
+  /**
+   * A pino logger for the system and its actors. Default: JSON lines on stderr at
+   * `TROUPE_LOG_LEVEL` (default `warn`), silent under a test runner; see {@link defaultLogger}.
+   */
   readonly logger?: Logger;
   /** Where all time comes from (default: the real clock). Tests pass a `VirtualClock`. */
   readonly clock?: Clock;
@@ -196,9 +199,9 @@ export class ActorSystem implements SystemView {
   }
 
   /**
-   * Graceful shutdown: stops every actor, children before parents and siblings in reverse start
-   * order; each refuses new messages and drains its mailbox within its `shutdownMs` before it is
-   * stopped hard, so what is still queued (or still being handled) then becomes a dead letter
+   * Graceful shutdown: stops every actor, top-down, siblings in reverse start order; each
+   * refuses new messages, drains its mailbox while its children still run, then waits for its
+   * children to do the same, within its `shutdownMs` before it is stopped hard, so what is still queued (or still being handled) then becomes a dead letter
    * (`shutdown`); messages offered once an actor has begun stopping are refused (`tell`: a
    * `stopped` dead letter; `send`: `ActorStoppedError`). Producers waiting on full mailboxes
    * are released with `ActorStoppedError`. Resolves once everything has stopped, within
