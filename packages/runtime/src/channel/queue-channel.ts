@@ -35,8 +35,8 @@ export interface QueueConsumer {
 /**
  * The shared state of one bounded channel: a {@link BoundedQueue} plus FIFO queues of parked
  * senders and receivers. `mpsc` wraps it in Sender/Receiver handles; an actor mailbox uses it
- * directly as its user lane, consuming with `tryRecv` and learning of new values through
- * `onQueued`. Invariants: receivers wait only while the queue is empty; senders wait only
+ * directly as its user lane, consuming with `tryRecv` and learning of new values through its
+ * {@link QueueConsumer}'s `wake()`. Invariants: receivers wait only while the queue is empty; senders wait only
  * while it is full under `block`.
  *
  * @internal Not exported from the package.

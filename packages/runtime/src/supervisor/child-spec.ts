@@ -29,7 +29,7 @@ export interface ChildSpec<M extends Message = Message> {
   readonly mailbox?: MailboxOptions;
 }
 
-/** @internal A spec with its defaults applied. */
+/** A child spec with its defaults applied, as {@link validateChildSpec} returns it. */
 export interface ResolvedChildSpec {
   readonly id: string;
   readonly behavior: () => Behavior<Message>;
