@@ -40,6 +40,8 @@ describe('README', () => {
     expect(blocks.map((b) => b.source)).toEqual([
       'apps/demo/src/examples/quickstart.ts',
       'apps/demo/src/examples/channels.ts',
+      'apps/demo/src/examples/actors.ts',
+      'apps/demo/test/testing-example.test.ts',
       'apps/demo/src/embed/service.ts',
     ]);
   });
@@ -53,6 +55,21 @@ describe('README', () => {
   it('the quickstart runs as written', async () => {
     const { stdout } = await tsx('apps/demo/src/examples/quickstart.ts');
     expect(stdout).toBe('average: 22°C\n');
+  }, 30_000);
+
+  it('the actors-library example runs as written', async () => {
+    const { stdout } = await tsx('apps/demo/src/examples/actors.ts');
+    expect(stdout.split('\n').filter((l) => l.startsWith('breaker:'))).toEqual([
+      'breaker: service down',
+      'breaker: service down',
+      'breaker: open, failing fast',
+      'breaker: hello ada',
+    ]);
+    expect(stdout).toContain('window: kitchen avg 23 over 3');
+    expect(stdout).toContain('batch: [ 1, 2 ]\nbatch: [ 3 ]');
+    const routed = stdout.split('\n').filter((l) => l.startsWith('router:'));
+    expect(routed).toHaveLength(3); // nothing lost at shutdown
+    expect(routed[0]?.replace('ann', '')).toBe(routed[2]?.replace('ann', '')); // one key, one worker
   }, 30_000);
 
   it('the channels example runs as written', async () => {

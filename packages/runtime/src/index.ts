@@ -30,6 +30,7 @@ export { type FromMachineOptions, fromMachine, type MachineMessage } from './act
 export type { MailboxOptions, SpawnOptions } from './actor/spawn-options.js';
 export type { SystemView } from './actor/system-view.js';
 export type { Timers } from './actor/timers.js';
+export type { BoundedQueueOptions } from './channel/bounded-queue.js';
 export { BroadcastReceiver, BroadcastSender, broadcast } from './channel/broadcast.js';
 export { type MpscOptions, mpsc, Receiver, Sender } from './channel/mpsc.js';
 export type { OverflowPolicy } from './channel/overflow.js';
@@ -60,9 +61,14 @@ export {
   watch,
 } from './channel/watch.js';
 export type { IdGenerator } from './ids.js';
-export type { Logger } from './logger.js';
+export { DEFAULT_LOG_LEVEL, defaultLogger, type Logger } from './logger.js';
 export type { Backoff } from './supervisor/backoff.js';
-export { type ChildSpec, type RestartType, validateChildSpec } from './supervisor/child-spec.js';
+export {
+  type ChildSpec,
+  type ResolvedChildSpec,
+  type RestartType,
+  validateChildSpec,
+} from './supervisor/child-spec.js';
 export type { Intensity } from './supervisor/restart-window.js';
 export type { Strategy } from './supervisor/strategy.js';
 export {

@@ -168,7 +168,7 @@ export function circuitBreaker<Req, Res>(
               error: new CircuitOpenError(ctx.self.path, state),
             }),
           notify: (_, { from, to }) => {
-            ctx.log.info({ from, to }, 'circuit state changed');
+            ctx.log.debug({ from, to }, 'circuit state changed');
             events?.tell({ type: 'CircuitStateChanged', breaker: ctx.self.path, from, to });
           },
         },

@@ -1,6 +1,7 @@
 export {
   type Call,
   type CallResult,
+  type CallSettled,
   CallTimeoutError,
   CircuitBreaker,
   type CircuitBreakerMsg,

@@ -89,6 +89,8 @@ export interface Behavior<M extends Message> {
    * Starts an incarnation; called by the runtime at spawn and at each restart (not by users).
    * A throw here is a failure of the actor at start. (A method, so that a `Behavior<Narrow>`
    * can stand where a `Behavior<Message>` is expected, e.g. in child specs.)
+   *
+   * @internal The runtime's side of a behaviour: to users a behaviour is opaque.
    */
   start(ctx: ActorContext<M>, lifecycle: Lifecycle): BehaviorInstance<M>;
 }
