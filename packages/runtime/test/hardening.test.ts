@@ -88,7 +88,9 @@ describe('a throwing user callback never freezes the dispatcher', () => {
     await settle(system);
     const failure = events.find((e) => e.type === 'ActorFailed' && e.path === '/user/sup/bad');
     expect(failure).toMatchObject({ phase: 'start' });
-    expect(String((failure as { error: unknown }).error)).toMatch(/must return a behavior/);
+    expect(String((failure as { error: unknown }).error)).toMatch(
+      /what start\(\) returned must come from receive\(\) or fromMachine\(\)/,
+    );
     await system.shutdown();
   });
 
@@ -473,6 +475,31 @@ describe('counting and bad input', () => {
     const { createMachine } = await import('xstate');
     const system = ActorSystem.start({ name: 'raw-machine' });
     expect(() => system.spawn(createMachine({}) as never)).toThrow(/wrap it with fromMachine/);
+    await system.shutdown();
+  });
+
+  it('a raw XState machine in a child spec is the same TypeError, at once or as a failed start', async () => {
+    const { createMachine } = await import('xstate');
+    const machine = createMachine({});
+    expect(() =>
+      supervisor({
+        strategy: 'oneForOne',
+        intensity: { maxRestarts: 1, withinMs: 1000 },
+        children: [{ id: 'raw', behavior: machine as never }],
+      }),
+    ).toThrow(/child "raw".*raw XState machine; wrap it with fromMachine/);
+    const system = ActorSystem.start({ name: 'raw-machine-factory' });
+    const events = collect(system);
+    system.spawn(
+      supervisor({
+        strategy: 'oneForOne',
+        intensity: { maxRestarts: 0, withinMs: 1000 },
+        children: [{ id: 'raw', start: () => machine as never }],
+      }),
+    );
+    await settle(system);
+    const failure = events.find((e) => e.type === 'ActorFailed' && e.phase === 'start');
+    expect(String((failure as { error: unknown }).error)).toMatch(/wrap it with fromMachine/);
     await system.shutdown();
   });
 });

@@ -1,5 +1,5 @@
 import type { Message } from '../actor/actor-ref.js';
-import type { Behavior } from '../actor/behavior.js';
+import { type Behavior, isBehavior, isRawMachine } from '../actor/behavior.js';
 import { DEFAULT_SHUTDOWN_MS, type MailboxOptions, validateName } from '../actor/spawn-options.js';
 import { validateCapacity, validateOverflow } from '../channel/overflow.js';
 
@@ -61,9 +61,8 @@ export function validateChildSpec(spec: unknown, index = 0): ResolvedChildSpec {
   const hasBehavior = s.behavior !== undefined;
   const hasStart = s.start !== undefined;
   if (hasBehavior === hasStart) throw new TypeError(`${where}: give exactly one of behavior or start`);
-  if (hasBehavior && !isBehavior(s.behavior)) {
-    throw new TypeError(`${where}: behavior must come from receive() or fromMachine()`);
-  }
+  if (hasBehavior && !isBehavior(s.behavior))
+    throw new TypeError(notABehavior(where, 'behavior', s.behavior));
   if (hasStart && typeof s.start !== 'function') throw new TypeError(`${where}: start must be a function`);
   const restart = s.restart ?? 'permanent';
   if (typeof restart !== 'string' || !RESTART_TYPES.includes(restart)) {
@@ -89,7 +88,7 @@ export function validateChildSpec(spec: unknown, index = 0): ResolvedChildSpec {
     ? () => s.behavior as Behavior<Message>
     : () => {
         const made = (s.start as () => unknown)();
-        if (!isBehavior(made)) throw new TypeError(`${where}: start() must return a behavior`);
+        if (!isBehavior(made)) throw new TypeError(notABehavior(where, 'what start() returned', made));
         return made;
       };
   return { id, behavior, restart: restart as RestartType, shutdownMs, mailbox };
@@ -107,8 +106,8 @@ export function validateChildSpecs(specs: unknown): ResolvedChildSpec[] {
   return resolved;
 }
 
-function isBehavior(value: unknown): value is Behavior<Message> {
-  return (
-    value !== null && typeof value === 'object' && typeof (value as { start?: unknown }).start === 'function'
-  );
+function notABehavior(where: string, what: string, value: unknown): string {
+  return isRawMachine(value)
+    ? `${where}: ${what} is a raw XState machine; wrap it with fromMachine(machine)`
+    : `${where}: ${what} must come from receive() or fromMachine()`;
 }
