@@ -18,14 +18,26 @@ export type {
   ActorRestarted,
   ActorStarted,
   ActorStopped,
+  ClusterEvent,
   DeadLetter,
   DeadLetterReason,
   EventStream,
   MessageDropped,
+  MessagesLost,
+  NodeDown,
+  NodeLeft,
+  NodeUp,
   SupervisorEscalated,
   SystemEvent,
 } from './actor/events.js';
 export type { ExitReason } from './actor/exit-reason.js';
+export {
+  FOREIGN_REF,
+  type ForeignRef,
+  type ForeignWatcher,
+  type ForeignWatchHooks,
+  isForeignRef,
+} from './actor/foreign-ref.js';
 export { type FromMachineOptions, fromMachine, type MachineMessage } from './actor/from-machine.js';
 export type { MailboxOptions, SpawnOptions } from './actor/spawn-options.js';
 export type { SystemView } from './actor/system-view.js';

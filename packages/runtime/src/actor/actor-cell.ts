@@ -33,10 +33,20 @@ import type { Behavior, BehaviorInstance, BehaviorSource, Lifecycle, SupervisedC
 import { isBehavior, isRawMachine, UNHANDLED } from './behavior.js';
 import { Rare } from './cell-state.js';
 import { Children } from './children.js';
-import { type DeathWatch, notifyWatchers, takeWatch, unwatch, watch } from './death-watch.js';
+import {
+  type DeathWatch,
+  notifyWatchers,
+  takeForeignWatch,
+  takeWatch,
+  unwatch,
+  unwatchForeign,
+  watch,
+  watchForeign,
+} from './death-watch.js';
 import type { Runnable } from './dispatcher.js';
 import type { DeadLetterReason } from './events.js';
 import { type ExitReason, NORMAL, SHUTDOWN, validateExitReason } from './exit-reason.js';
+import { isForeignRef } from './foreign-ref.js';
 import type { Host } from './host.js';
 import { LocalRef } from './local-ref.js';
 import { Mailbox, type SystemMessage } from './mailbox.js';
@@ -327,14 +337,15 @@ export class ActorCell<M extends Message>
 
   watch(ref: ActorAddress): void {
     const target = LocalRef.cellOf(ref);
-    if (target === undefined)
-      throw new TypeError(`cannot watch ${String(ref?.path)}: not an actor of this system`);
-    watch(this as unknown as ActorCell<Message>, target);
+    if (target !== undefined) watch(this as unknown as ActorCell<Message>, target);
+    else if (isForeignRef(ref)) watchForeign(this as unknown as ActorCell<Message>, ref);
+    else throw new TypeError(`cannot watch ${String(ref?.path)}: not an actor of this system`);
   }
 
   unwatch(ref: ActorAddress): void {
     const target = LocalRef.cellOf(ref);
     if (target !== undefined) unwatch(this as unknown as ActorCell<Message>, target);
+    else if (isForeignRef(ref)) unwatchForeign(this as unknown as ActorCell<Message>, ref);
   }
 
   // ---- messaging --------------------------------------------------------------------------
@@ -590,7 +601,10 @@ export class ActorCell<M extends Message>
         continue;
       }
       const watched = LocalRef.cellOf(message.signal.ref);
-      if (watched === undefined || !takeWatch(this as unknown as ActorCell<Message>, watched)) continue; // unwatched meanwhile
+      const self = this as unknown as ActorCell<Message>;
+      const still =
+        watched === undefined ? takeForeignWatch(self, message.signal.ref) : takeWatch(self, watched);
+      if (!still) continue; // unwatched meanwhile
       this.received++; // handed to the behaviour like a message: counted like one
       this.markedUnhandled = false;
       let result: Outcome;

@@ -65,7 +65,10 @@ export interface ActorContext<M extends Message> {
 
   /**
    * Death watch: when `ref` stops, this actor receives `Terminated { ref, reason }` in its
-   * system lane (ahead of user messages) — at once if `ref` is already stopped.
+   * system lane (ahead of user messages) — at once if `ref` is already stopped. `ref` may be
+   * an actor on another node of a cluster (a foreign ref): then `Terminated` also comes when it
+   * is found dead or unknown, and with reason `nodeDown` when its node leaves or is declared
+   * down. Throws `TypeError` for anything that is neither.
    */
   watch(ref: ActorAddress): void;
   /** Stops watching `ref`; a `Terminated` not yet handled is discarded. */

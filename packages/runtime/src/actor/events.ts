@@ -17,8 +17,13 @@ export type DeadLetterReason =
   | 'shutdown'
   /** The message whose handler failed. */
   | 'failed'
-  /** Not a message at all: not an object with a string `type` (from untyped code). */
-  | 'invalid';
+  /**
+   * Not a message at all: not an object with a string `type` (from untyped code); or, in a
+   * cluster, bytes from the wire that do not decode, or a message the codec cannot encode.
+   */
+  | 'invalid'
+  /** In a cluster: for an actor on a node that is down, unknown or unreachable. */
+  | 'unreachable';
 
 /** A message that went nowhere, with why. Nothing is lost silently: each one is published. */
 export interface DeadLetter {
@@ -111,7 +116,40 @@ export interface MessageDropped {
   readonly policy: OverflowPolicy;
 }
 
-/** Every event the runtime publishes on `system.events`. */
+/** A cluster node joined (or this node saw it for the first time, or it came back). */
+export interface NodeUp {
+  readonly type: 'NodeUp';
+  readonly node: string;
+}
+
+/** A cluster node left gracefully (`leave()` or shutdown). */
+export interface NodeLeft {
+  readonly type: 'NodeLeft';
+  readonly node: string;
+}
+
+/** The failure detector declared a cluster node down (it stopped answering). */
+export interface NodeDown {
+  readonly type: 'NodeDown';
+  readonly node: string;
+  /** How long it had been silent, in ms. */
+  readonly silentMs: number;
+}
+
+/**
+ * Messages from a cluster node were lost in transit (a broker restart, a cut connection):
+ * this node saw a gap in that link's sequence numbers. Like `Lagged`, a count, never silence.
+ */
+export interface MessagesLost {
+  readonly type: 'MessagesLost';
+  readonly node: string;
+  readonly count: number;
+}
+
+/** Events a cluster transport publishes on `system.events` (see `ActorSystem.publish`). */
+export type ClusterEvent = NodeUp | NodeLeft | NodeDown | MessagesLost;
+
+/** Every event the runtime (or a cluster transport on it) publishes on `system.events`. */
 export type SystemEvent =
   | ActorStarted
   | ActorExited
@@ -120,7 +158,8 @@ export type SystemEvent =
   | ActorRestarted
   | SupervisorEscalated
   | MessageDropped
-  | DeadLetter;
+  | DeadLetter
+  | ClusterEvent;
 
 /**
  * The system's event stream. Listeners run synchronously, in subscription order, when an event

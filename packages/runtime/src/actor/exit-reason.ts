@@ -7,12 +7,16 @@
  * - `error`: a handler threw or rejected, its machine entered the `error` status, or it called
  *   `ctx.exit({ type: 'error', error })`.
  *
+ * - `nodeDown`: only in the `Terminated` of a watched actor on another node of a cluster: its
+ *   node left or was declared down, so whether it still runs is unknown and it is unreachable.
+ *
  * A `transient` child is restarted only after `error`.
  */
 export type ExitReason =
   | { readonly type: 'normal' }
   | { readonly type: 'shutdown' }
-  | { readonly type: 'error'; readonly error: unknown };
+  | { readonly type: 'error'; readonly error: unknown }
+  | { readonly type: 'nodeDown'; readonly node: string };
 
 /** @internal */
 export const NORMAL: ExitReason = Object.freeze({ type: 'normal' });

@@ -4,7 +4,7 @@ import type { ActorStats, ActorTreeNode } from '../actor/actor-stats.js';
 import { AskTimeouts } from '../actor/ask-timeouts.js';
 import { type Behavior, receive } from '../actor/behavior.js';
 import { Dispatcher } from '../actor/dispatcher.js';
-import { type DeadLetterReason, EventStream, type SystemEvent } from '../actor/events.js';
+import { type ClusterEvent, type DeadLetterReason, EventStream, type SystemEvent } from '../actor/events.js';
 import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
 import type { ActorInfo, Host } from '../actor/host.js';
 import { LocalRef } from '../actor/local-ref.js';
@@ -63,6 +63,7 @@ export class ActorSystem implements SystemView {
   /** The system event stream: every {@link SystemEvent} (actors starting, exiting, failing, restarting, stopping; dead letters; drops; escalations). */
   readonly events: EventStream;
   readonly #host: SystemHost;
+  #shutdownHooks: (() => void | Promise<void>)[] = [];
   readonly #root: ActorCell<Message>;
   readonly #guardian: ActorCell<Message>;
   #shutdown: Promise<void> | null = null;
@@ -201,8 +202,8 @@ export class ActorSystem implements SystemView {
   /**
    * Graceful shutdown: stops every actor, top-down, siblings in reverse start order; each
    * refuses new messages, drains its mailbox while its children still run, then waits for its
-   * children to do the same, within its `shutdownMs` before it is stopped hard, so what is still queued (or still being handled) then becomes a dead letter
-   * (`shutdown`); messages offered once an actor has begun stopping are refused (`tell`: a
+   * children to do the same, within its `shutdownMs` before it is stopped hard, so what is
+   * still queued (or still being handled) then becomes a dead letter (`shutdown`); messages offered once an actor has begun stopping are refused (`tell`: a
    * `stopped` dead letter; `send`: `ActorStoppedError`). Producers waiting on full mailboxes
    * are released with `ActorStoppedError`. Resolves once everything has stopped, within
    * `timeoutMs`. Idempotent: every call returns the same promise.
@@ -228,13 +229,59 @@ export class ActorSystem implements SystemView {
         this.#shutdown = Promise.resolve();
         return this.#shutdown;
       }
-      this.#shutdown = this.#guardian.stopGracefully(SHUTDOWN, timeoutMs).then(() => {
-        this.clock.clearTimeout(hardStop);
-        root.terminate(SHUTDOWN);
-        this.log.debug({ deadLetters: this.#host.deadLetters }, 'actor system stopped');
-      });
+      this.#shutdown = this.#guardian
+        .stopGracefully(SHUTDOWN, timeoutMs)
+        .then(() => {
+          this.clock.clearTimeout(hardStop);
+          root.terminate(SHUTDOWN);
+          return this.#runShutdownHooks();
+        })
+        .then(() => {
+          this.log.debug({ deadLetters: this.#host.deadLetters }, 'actor system stopped');
+        });
     }
     return this.#shutdown;
+  }
+
+  /**
+   * Runs `hook` once every actor has stopped, at the end of {@link ActorSystem.shutdown}, which
+   * resolves only after the hook settled (hooks run one after the other, latest first). For
+   * extensions that hold outside resources: the cluster leaves and closes its connection here.
+   * A hook that throws or rejects is logged; shutdown still completes. Returns the function
+   * that removes the hook.
+   */
+  addShutdownHook(hook: () => void | Promise<void>): () => void {
+    if (typeof hook !== 'function') throw new TypeError('addShutdownHook: hook must be a function');
+    this.#shutdownHooks.push(hook);
+    return () => {
+      this.#shutdownHooks = this.#shutdownHooks.filter((h) => h !== hook);
+    };
+  }
+
+  async #runShutdownHooks(): Promise<void> {
+    const hooks = this.#shutdownHooks;
+    this.#shutdownHooks = [];
+    for (let i = hooks.length - 1; i >= 0; i--) {
+      try {
+        await (hooks[i] as () => void | Promise<void>)();
+      } catch (error) {
+        this.log.error({ err: error }, 'shutdown hook failed');
+      }
+    }
+  }
+
+  /**
+   * For transports (the cluster): records a dead letter exactly as the runtime does, counted in
+   * {@link ActorSystem.deadLetters} and published on `system.events`. `recipient` is the
+   * intended recipient's path or address.
+   */
+  deadLetter(reason: DeadLetterReason, message: unknown, recipient: string, error?: unknown): void {
+    this.#host.deadLetter(reason, message, recipient, error);
+  }
+
+  /** For transports (the cluster): publishes a cluster event on `system.events`. */
+  publish(event: ClusterEvent): void {
+    this.events.publish(event);
   }
 
   /**
