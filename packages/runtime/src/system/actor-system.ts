@@ -62,6 +62,8 @@ export class ActorSystem implements SystemView {
   readonly clock: Clock;
   /** The system event stream: every {@link SystemEvent} (actors starting, exiting, failing, restarting, stopping; dead letters; drops; escalations). */
   readonly events: EventStream;
+  /** The default timeout of `ask`, in ms (`askTimeoutMs` option, default 5000). */
+  readonly askTimeoutMs: number;
   readonly #host: SystemHost;
   #shutdownHooks: (() => void | Promise<void>)[] = [];
   readonly #root: ActorCell<Message>;
@@ -83,6 +85,7 @@ export class ActorSystem implements SystemView {
     if (!Number.isFinite(askTimeoutMs) || askTimeoutMs < 0) {
       throw new RangeError(`askTimeoutMs must be a finite number >= 0; got ${String(askTimeoutMs)}`);
     }
+    this.askTimeoutMs = askTimeoutMs;
     this.name = options.name;
     this.clock = options.clock === undefined ? systemClock : validateClock(options.clock);
     const ids = options.ids === undefined ? nanoIds : validateIds(options.ids);
@@ -179,6 +182,15 @@ export class ActorSystem implements SystemView {
       if (cell === undefined) return undefined;
     }
     return cell === this.#root ? undefined : cell.self;
+  }
+
+  /**
+   * Whether `ref` is an actor of this system (running or stopped): not a foreign ref, not an
+   * ask's reply ref, not a look-alike. Cheap; for transports that must tell local refs apart.
+   */
+  owns(ref: unknown): boolean {
+    const cell = LocalRef.cellOf(ref as ActorAddress);
+    return cell !== undefined && cell.host === this.#host;
   }
 
   /** The counters of the actor behind `ref` (also after it stopped), or undefined for a foreign ref. */

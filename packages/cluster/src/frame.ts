@@ -1,0 +1,197 @@
+/**
+ * The wire format of one NATS message between two nodes: a batch of entries (messages and
+ * control signals), coalesced from one turn of the event loop.
+ *
+ *   'T' '1' | u32 header length (big endian) | header: JSON | payload bytes, one after another
+ *
+ * header: { f: from node, i: its incarnation, t: the target incarnation it believes in,
+ *           s: sequence number of the first message entry, e: entries }
+ * entries (arrays; `len` is the byte length of the entry's payload):
+ *   [0, path, id, len]            tell
+ *   [1, path, id, len, ackId]     send: wants an ack once the mailbox accepted it
+ *   [2, ackId, result]            ack of a send (see AckResult)
+ *   [3, path, id]                 watch the local actor path#id for the sender
+ *   [4, path, id]                 unwatch
+ *   [5, path, id, len]            the watched actor path#id stopped; payload: its exit reason
+ *
+ * Message entries (tell, send) are numbered s, s+1, … per link and incarnation: a gap is a
+ * loss in transit. Decoding is bounded and strict: anything else is rejected whole.
+ */
+
+export const TELL = 0;
+export const SEND = 1;
+export const ACK = 2;
+export const WATCH = 3;
+export const UNWATCH = 4;
+export const TERMINATED = 5;
+
+/** Outcome of a send, in its ack. */
+export const AckResult = {
+  Accepted: 0,
+  /** No such actor (or stopped). */
+  Stopped: 1,
+  /** The payload did not decode. */
+  Invalid: 2,
+  /** The receiving node could not take it (mailbox refused under a dropping policy, or overloaded). */
+  Dropped: 3,
+} as const;
+export type AckResult = (typeof AckResult)[keyof typeof AckResult];
+
+export type Entry =
+  | readonly [typeof TELL, string, string, Uint8Array]
+  | readonly [typeof SEND, string, string, Uint8Array, number]
+  | readonly [typeof ACK, number, AckResult]
+  | readonly [typeof WATCH | typeof UNWATCH, string, string]
+  | readonly [typeof TERMINATED, string, string, Uint8Array];
+
+export interface Frame {
+  readonly from: string;
+  readonly incarnation: string;
+  readonly target: string;
+  readonly seq: number;
+  readonly entries: Entry[];
+}
+
+/** An entry as the link holds it before flushing: payloads already encoded. */
+export type OutEntry =
+  | [typeof TELL, string, string, Buffer]
+  | [typeof SEND, string, string, Buffer, number]
+  | [typeof ACK, number, AckResult]
+  | [typeof WATCH | typeof UNWATCH, string, string]
+  | [typeof TERMINATED, string, string, Buffer];
+
+const MAGIC_0 = 0x54; // 'T'
+const MAGIC_1 = 0x31; // '1'
+const PREFIX = 6;
+
+/** Encodes a frame. `entries` keep their payload buffers; the header carries their lengths. */
+export function encodeFrame(
+  from: string,
+  incarnation: string,
+  target: string,
+  seq: number,
+  entries: readonly OutEntry[],
+): Buffer {
+  const meta: unknown[] = new Array(entries.length);
+  let payloadBytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as OutEntry;
+    switch (e[0]) {
+      case TELL:
+      case TERMINATED:
+        meta[i] = [e[0], e[1], e[2], e[3].length];
+        payloadBytes += e[3].length;
+        break;
+      case SEND:
+        meta[i] = [e[0], e[1], e[2], e[3].length, e[4]];
+        payloadBytes += e[3].length;
+        break;
+      default:
+        meta[i] = e;
+    }
+  }
+  const header = JSON.stringify({ f: from, i: incarnation, t: target, s: seq, e: meta });
+  const headerBytes = Buffer.byteLength(header);
+  const out = Buffer.allocUnsafe(PREFIX + headerBytes + payloadBytes);
+  out[0] = MAGIC_0;
+  out[1] = MAGIC_1;
+  out.writeUInt32BE(headerBytes, 2);
+  out.write(header, PREFIX, 'utf8');
+  let at = PREFIX + headerBytes;
+  for (const e of entries) {
+    if (e[0] === TELL || e[0] === TERMINATED || e[0] === SEND) {
+      e[3].copy(out, at);
+      at += e[3].length;
+    }
+  }
+  return out;
+}
+
+/** Bytes one entry adds to a frame, roughly (for splitting frames under `max_payload`). */
+export function entrySize(e: OutEntry): number {
+  const fixed = 24;
+  switch (e[0]) {
+    case TELL:
+    case TERMINATED:
+    case SEND:
+      return fixed + e[1].length + e[2].length + e[3].length;
+    case ACK:
+      return fixed;
+    default:
+      return fixed + e[1].length + e[2].length;
+  }
+}
+
+const MAX_ENTRIES = 100_000;
+
+/** Decodes a frame; throws `TypeError` saying what is wrong with anything that is not one. */
+export function decodeFrame(data: Uint8Array): Frame {
+  if (data.length < PREFIX || data[0] !== MAGIC_0 || data[1] !== MAGIC_1)
+    throw new TypeError('not a Troupe frame');
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const headerBytes = view.readUInt32BE(2);
+  if (PREFIX + headerBytes > view.length) throw new TypeError('frame header overruns the message');
+  let header: unknown;
+  try {
+    header = JSON.parse(view.toString('utf8', PREFIX, PREFIX + headerBytes));
+  } catch {
+    throw new TypeError('frame header is not JSON');
+  }
+  const h = header as Record<string, unknown>;
+  if (
+    h === null ||
+    typeof h !== 'object' ||
+    typeof h.f !== 'string' ||
+    typeof h.i !== 'string' ||
+    typeof h.t !== 'string' ||
+    !isSeq(h.s) ||
+    !Array.isArray(h.e) ||
+    h.e.length > MAX_ENTRIES
+  ) {
+    throw new TypeError('frame header has the wrong shape');
+  }
+  let at = PREFIX + headerBytes;
+  const take = (len: unknown): Uint8Array => {
+    if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || at + len > view.length) {
+      throw new TypeError('frame payload length is wrong');
+    }
+    const bytes = view.subarray(at, at + len);
+    at += len;
+    return bytes;
+  };
+  const entries: Entry[] = new Array(h.e.length);
+  for (let i = 0; i < h.e.length; i++) {
+    const e = h.e[i] as unknown[];
+    if (!Array.isArray(e)) throw new TypeError('frame entry is not an array');
+    const kind = e[0];
+    if (kind === TELL || kind === TERMINATED) {
+      if (e.length !== 4 || !isText(e[1]) || !isText(e[2])) throw new TypeError('bad entry');
+      entries[i] = [kind, e[1], e[2], take(e[3])];
+    } else if (kind === SEND) {
+      if (e.length !== 5 || !isText(e[1]) || !isText(e[2]) || !isSeq(e[4]))
+        throw new TypeError('bad send entry');
+      const payload = take(e[3]);
+      entries[i] = [SEND, e[1], e[2], payload, e[4] as number];
+    } else if (kind === ACK) {
+      if (e.length !== 3 || !isSeq(e[1]) || typeof e[2] !== 'number' || !(e[2] >= 0 && e[2] <= 3)) {
+        throw new TypeError('bad ack entry');
+      }
+      entries[i] = [ACK, e[1] as number, e[2] as AckResult];
+    } else if (kind === WATCH || kind === UNWATCH) {
+      if (e.length !== 3 || !isText(e[1]) || !isText(e[2])) throw new TypeError('bad watch entry');
+      entries[i] = [kind, e[1], e[2]];
+    } else {
+      throw new TypeError('unknown entry kind');
+    }
+  }
+  if (at !== view.length) throw new TypeError('frame has trailing bytes');
+  return { from: h.f, incarnation: h.i, target: h.t, seq: h.s as number, entries };
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 4096;
+}
+
+function isSeq(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

@@ -1,0 +1,164 @@
+import type { ActorRef, Message } from '@troupe/runtime';
+import { AckResult, type Entry, type Frame, SEND, TELL } from './frame.js';
+import type { PeerCounters } from './stats.js';
+
+/** What the inbound side needs from its node. @internal */
+export interface InboundHost {
+  /** The local target of `path#id`, or why there is none. */
+  resolveLocal(path: string, id: string): ActorRef<Message> | 'lateReply' | 'stopped';
+  /** Decodes a payload (refs included); throws on bytes that do not decode. */
+  decode(payload: Uint8Array): unknown;
+  deadLetter(reason: 'stopped' | 'invalid' | 'lateReply', message: unknown, recipient: string): void;
+  ack(peer: string, peerIncarnation: string, n: number, result: AckResult): void;
+  /** A control entry (ack, watch, unwatch, terminated). */
+  control(peer: string, peerIncarnation: string, entry: Entry): void;
+  lost(peer: string, count: number): void;
+}
+
+/**
+ * The inbound half of a link: frames from one incarnation of a peer, processed in order.
+ * Checks sequence numbers (a gap is reported as lost), delivers tells at once, and a `send`
+ * whose target mailbox is full waits for room — holding back what came after it from the same
+ * peer, so per-pair order holds — then acks. What waits is bounded by `maxBacklog` message
+ * entries; beyond that a message is refused (`mailboxFull` dead letter / `Dropped` ack).
+ *
+ * @internal
+ */
+export class Inbound {
+  private expected = 0;
+  private readonly backlog: Entry[] = [];
+  private waiting = false;
+  /** The highest sequence number the peer said it published (from its heartbeats). */
+  private claimed = 0;
+
+  constructor(
+    private readonly host: InboundHost,
+    readonly peer: string,
+    readonly incarnation: string,
+    private readonly counters: PeerCounters,
+    private readonly maxBacklog: number,
+  ) {}
+
+  receive(frame: Frame): void {
+    if (frame.seq > this.expected) {
+      this.report(frame.seq - this.expected);
+      this.expected = frame.seq;
+    }
+    let messages = 0;
+    for (const e of frame.entries) if (e[0] === TELL || e[0] === SEND) messages++;
+    if (frame.seq < this.expected) {
+      // Entries numbered before what we expect were already counted (received or lost).
+      const skip = this.expected - frame.seq;
+      if (skip >= messages) return;
+    }
+    this.expected = frame.seq + messages;
+    for (const e of frame.entries) {
+      if (this.waiting || this.backlog.length > 0) this.hold(e);
+      else this.process(e);
+    }
+  }
+
+  /**
+   * A heartbeat said the peer has published up to `seq` on this link. A claim not met by the
+   * next heartbeat is a trailing loss (nothing came after it to show the gap).
+   */
+  claim(seq: number): void {
+    if (this.claimed > this.expected) {
+      this.report(this.claimed - this.expected);
+      this.expected = this.claimed;
+    }
+    this.claimed = seq;
+  }
+
+  private report(count: number): void {
+    this.counters.lost += count;
+    this.host.lost(this.peer, count);
+  }
+
+  private hold(e: Entry): void {
+    if (e[0] === TELL || e[0] === SEND) {
+      if (this.backlog.length >= this.maxBacklog) {
+        this.counters.received++;
+        this.counters.deadLettered++;
+        if (e[0] === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Dropped);
+        else this.host.deadLetter('stopped', '(refused: inbound backlog full)', `${e[1]}#${e[2]}`);
+        return;
+      }
+    }
+    this.backlog.push(e);
+  }
+
+  private process(e: Entry): void {
+    if (e[0] !== TELL && e[0] !== SEND) {
+      this.host.control(this.peer, this.incarnation, e);
+      return;
+    }
+    this.counters.received++;
+    const [kind, path, id, payload] = e;
+    const target = this.host.resolveLocal(path, id);
+    let message: unknown;
+    try {
+      message = this.host.decode(payload);
+    } catch (error) {
+      this.counters.deadLettered++;
+      this.host.deadLetter('invalid', { error: String(error), bytes: payload.length }, path);
+      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Invalid);
+      return;
+    }
+    if (typeof target === 'string') {
+      this.counters.deadLettered++;
+      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Stopped);
+      else this.host.deadLetter(target, message, path);
+      return;
+    }
+    let r: ReturnType<ActorRef<Message>['trySend']>;
+    try {
+      r = target.trySend(message as Message);
+    } catch {
+      this.counters.deadLettered++;
+      this.host.deadLetter('invalid', message, path);
+      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Invalid);
+      return;
+    }
+    if (r.ok) {
+      this.counters.delivered++;
+      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Accepted);
+      return;
+    }
+    if (kind === TELL || r.reason !== 'full') {
+      // A tell to a full or closed mailbox, or a dropped send: the runtime's own dead letter.
+      this.counters.deadLettered++;
+      if (kind === TELL) {
+        if (r.reason !== 'dropped') target.tell(message as Message);
+      } else {
+        this.host.ack(
+          this.peer,
+          this.incarnation,
+          e[4],
+          r.reason === 'closed' ? AckResult.Stopped : AckResult.Accepted,
+        );
+      }
+      return;
+    }
+    // A send to a full mailbox: wait for room, holding back what follows from this peer.
+    this.waiting = true;
+    const ackId = e[4];
+    target.send(message as Message).then(
+      () => {
+        this.counters.delivered++;
+        this.host.ack(this.peer, this.incarnation, ackId, AckResult.Accepted);
+        this.resume();
+      },
+      () => {
+        this.counters.deadLettered++;
+        this.host.ack(this.peer, this.incarnation, ackId, AckResult.Stopped);
+        this.resume();
+      },
+    );
+  }
+
+  private resume(): void {
+    this.waiting = false;
+    while (this.backlog.length > 0 && !this.waiting) this.process(this.backlog.shift() as Entry);
+  }
+}

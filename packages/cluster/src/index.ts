@@ -1,0 +1,18 @@
+/**
+ * @troupe/cluster — Troupe across processes and machines, on NATS. `joinCluster(system, …)`
+ * makes the system a node: refs travel inside messages and work on every node (`tell`, `send`
+ * with backpressure, `ask`, `ctx.watch`), membership with failure detection publishes
+ * `NodeUp` / `NodeLeft` / `NodeDown` on `system.events`, and a typed registry spans the cluster.
+ * Supervision stays local, as in Akka Typed: a supervisor supervises actors of its own node;
+ * across nodes there is death watch.
+ *
+ * @packageDocumentation
+ */
+
+export { type Codec, jsonCodec, type RefCodec } from './codec.js';
+export { ClusterJoinError, MessageEncodeError, NodeUnreachableError } from './errors.js';
+export { RemoteActorError } from './exit-reasons.js';
+export { ClusterNode, joinCluster } from './node.js';
+export type { ClusterAuth, ClusterTls, FailureDetectorOptions, JoinOptions, LinkOptions } from './options.js';
+export { type ServiceKey, serviceKey } from './service-key.js';
+export type { ClusterStats, PeerCounters, PeerStats } from './stats.js';
