@@ -13,6 +13,8 @@ export interface InboundHost {
   /** A control entry (ack, watch, unwatch, terminated). */
   control(peer: string, peerIncarnation: string, entry: Entry): void;
   lost(peer: string, count: number): void;
+  /** A frame whose messages were all numbered before what this link expects: replayed or forged. */
+  duplicate(peer: string, seq: number): void;
 }
 
 /**
@@ -49,7 +51,10 @@ export class Inbound {
     if (frame.seq < this.expected) {
       // Entries numbered before what we expect were already counted (received or lost).
       const skip = this.expected - frame.seq;
-      if (skip >= messages) return;
+      if (skip >= messages) {
+        this.host.duplicate(this.peer, frame.seq);
+        return;
+      }
     }
     this.expected = frame.seq + messages;
     for (const e of frame.entries) {

@@ -176,6 +176,10 @@ export class ClusterNode {
       ack: (peer, peerIncarnation, n, result) => this.sendControl(peer, peerIncarnation, [ACK, n, result]),
       control: (peer, peerIncarnation, entry) => this.onControl(peer, peerIncarnation, entry),
       lost: (peer, count) => this.system.publish({ type: 'MessagesLost', node: peer, count }),
+      duplicate: (peer, seq) => {
+        this.invalidFrames++;
+        this.system.deadLetter('invalid', { duplicateFrom: peer, seq }, this.subjects.node(this.name));
+      },
     };
   }
 
@@ -522,7 +526,10 @@ export class ClusterNode {
       this.invalid(this.subjects.node(this.name), data, error);
       return;
     }
-    this.seen(frame.from, frame.incarnation);
+    // Only heartbeats make a peer up; a frame just proves a known peer is alive.
+    const peer = this.peers.get(frame.from);
+    if (peer !== undefined && peer.status === 'up' && peer.incarnation === frame.incarnation)
+      peer.lastSeen = Date.now();
     const key = `${frame.from}|${frame.incarnation}|${frame.target}`;
     let inbound = this.inbounds.get(key);
     if (inbound === undefined) {
@@ -670,7 +677,7 @@ export class ClusterNode {
 
   private onRegistry(data: Uint8Array): void {
     try {
-      this.registry.receive(data, (node, incarnation) => this.seen(node, incarnation));
+      this.registry.receive(data);
     } catch (error) {
       this.invalid(this.subjects.reg, data, error);
     }

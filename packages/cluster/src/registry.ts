@@ -114,7 +114,7 @@ export class Registry {
   }
 
   /** Another node's registrations. Throws `TypeError` on a body that is not one. */
-  receive(data: Uint8Array, seen: (node: string, incarnation: string) => void): void {
+  receive(data: Uint8Array): void {
     if (data.length > 4 * 1024 * 1024) throw new TypeError('registry update too large');
     const body = JSON.parse(
       Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'),
@@ -131,7 +131,7 @@ export class Registry {
     ) {
       throw new TypeError('registry update has the wrong shape');
     }
-    if (body.n === this.node) return;
+    if (body.n === this.node || !this.host.isUp(body.n, body.i)) return; // only from a member we see up
     const entries = Object.entries(body.keys as Record<string, unknown>);
     if (entries.length > MAX_KEYS) throw new TypeError('registry update has too many keys');
     const part = new Map<string, ActorRef<Message>[]>();
@@ -150,8 +150,6 @@ export class Registry {
       }
       part.set(key, refs);
     }
-    seen(body.n, body.i);
-    if (!this.host.isUp(body.n, body.i)) return;
     const before = this.remote.get(body.n);
     this.remote.set(body.n, part);
     const keys = new Set([...part.keys(), ...(before?.keys() ?? [])]);

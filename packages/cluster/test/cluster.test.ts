@@ -1,4 +1,6 @@
 // Two nodes (two actor systems in this process) on a real nats-server of their own.
+
+import { connect } from '@nats-io/transport-node';
 import {
   ClusterJoinError,
   type ClusterNode,
@@ -231,6 +233,50 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     remote.tell({ type: 'map', m: new Map() });
     expect(deadLetters(a).at(-1)).toMatchObject({ reason: 'invalid' });
     expect(deadLetters(a).at(-1)?.error).toBeInstanceOf(MessageEncodeError);
+  });
+
+  it('garbage on the cluster subjects is an invalid dead letter, counted, and the node keeps working', async () => {
+    const [a, b] = await pair();
+    const raw = await connect({ servers: server.url });
+    const prefix = `troupe.${a.node.cluster}`;
+    const frame = (header: unknown, payload = '') => {
+      const h = Buffer.from(JSON.stringify(header));
+      const out = Buffer.alloc(6 + h.length);
+      out.write('T1');
+      out.writeUInt32BE(h.length, 2);
+      h.copy(out, 6);
+      return Buffer.concat([out, Buffer.from(payload)]);
+    };
+    const target = b.system.spawn(echo, { name: 'target' });
+    const garbage: Uint8Array[] = [
+      new Uint8Array([0, 1, 2, 3]),
+      Buffer.from('{"not":"a frame"}'),
+      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[9, 'a', 'b']] }), // unknown entry kind
+      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[0, '/user/target', target.id, 50]] }, 'short'), // length overruns
+      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[0, '/user/target', target.id, 3]] }, 'abc'), // payload not JSON
+      frame({ f: 'x', i: 'y', t: '', s: 1, e: [[0, '/user/target', target.id, 15]] }, '{"__proto__":1}'), // no type
+      frame({ f: 'x', i: 'y', t: '', s: 2, e: [[0, '/user/../etc', 'i', 2]] }, '{}'), // targets nothing
+      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[0, '/user/target', target.id, 2]] }, '{}'), // a replayed sequence number
+    ];
+    for (const g of garbage) raw.publish(`${prefix}.node.b`, g);
+    raw.publish(`${prefix}.hb`, Buffer.from('{"v":1,"k":"hb","n":"../../x","i":"1","q":{}}'));
+    raw.publish(
+      `${prefix}.reg`,
+      Buffer.from('{"v":1,"n":"x","i":"1","keys":{"k":["troupe://other@x/user/a#1"]}}'),
+    );
+    await raw.flush();
+    await raw.close();
+    await waitFor(() => b.node.stats().invalidFrames === 6, 'six invalid frames counted on b');
+    const invalid = deadLetters(b).filter((d) => d.reason === 'invalid').length;
+    await waitFor(
+      () => deadLetters(b).filter((d) => d.reason === 'invalid' || d.reason === 'stopped').length >= 7,
+      'dead letters',
+    );
+    expect(invalid).toBeGreaterThanOrEqual(5);
+    // Still works both ways.
+    const remote = a.node.refFor<Ping>(b.node.addressOf(target));
+    expect((await remote.ask<Pong>((replyTo) => ({ type: 'ping', n: 3, replyTo }))).n).toBe(3);
+    expect(b.node.members()).toContain('a');
   });
 
   it('two clusters on one server never see each other', async () => {
