@@ -131,7 +131,9 @@ export class Registry {
     ) {
       throw new TypeError('registry update has the wrong shape');
     }
-    if (body.n === this.node || !this.host.isUp(body.n, body.i)) return; // only from a member we see up
+    if (body.n === this.node) return;
+    if (!this.host.isUp(body.n, body.i))
+      throw new TypeError(`registry update from ${body.n.slice(0, 64)}, not a member seen up`);
     const entries = Object.entries(body.keys as Record<string, unknown>);
     if (entries.length > MAX_KEYS) throw new TypeError('registry update has too many keys');
     const part = new Map<string, ActorRef<Message>[]>();
