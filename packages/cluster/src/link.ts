@@ -187,6 +187,11 @@ export class Link {
     return this.nextSeq;
   }
 
+  /** The peer is up again (same incarnation): take messages again; sequence numbers go on. */
+  reopen(): void {
+    this.closed = false;
+  }
+
   /** The peer is gone: everything held is undeliverable, every waiting send fails. */
   close(): void {
     if (this.closed) return;

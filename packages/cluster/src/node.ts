@@ -683,33 +683,44 @@ export class ClusterNode {
     }
   }
 
-  /** A heartbeat, frame or registry message from `node`: it is up (a new incarnation replaces the old). */
+  /**
+   * A heartbeat from `node`: it is up. A new incarnation replaces the old one (down, then up);
+   * the same incarnation back after being declared down (a partition, a broker restart) reopens
+   * the same link, whose sequence numbers go on, so what was lost meanwhile is reported.
+   */
   private seen(node: string, incarnation: string): void {
     if (this.leaving !== null) return;
-    let peer = this.peers.get(node);
-    if (peer !== undefined && peer.status === 'up' && peer.incarnation !== incarnation) {
-      this.peerGone(peer, 'down', Date.now() - peer.lastSeen, true);
-      peer = undefined;
-    }
-    if (peer === undefined || peer.status !== 'up' || peer.incarnation !== incarnation) {
-      const counters = this.countersOf(node);
-      const link = new Link(
-        this.linkHost,
-        node,
-        incarnation,
-        this.subjects.node(node),
-        this.options.linkCapacity,
-        this.options.linkOverflow,
-        this.options.maxBatch,
-        counters,
-      );
-      peer = { name: node, incarnation, status: 'up', lastSeen: Date.now(), link };
-      this.peers.set(node, peer);
+    const peer = this.peers.get(node);
+    if (peer !== undefined && peer.incarnation === incarnation) {
+      peer.lastSeen = Date.now();
+      if (peer.status === 'up') return;
+      if (peer.status === 'left') return; // it said goodbye: stray heartbeats do not bring it back
+      peer.status = 'up';
+      peer.link.reopen();
       this.system.publish({ type: 'NodeUp', node });
       this.registry.publishSoon();
       return;
     }
-    peer.lastSeen = Date.now();
+    if (peer !== undefined) {
+      if (peer.status === 'up') this.peerGone(peer, 'down', Date.now() - peer.lastSeen, true);
+      // The old incarnation is gone for good: so is what was known of its links.
+      for (const key of [...this.inbounds.keys()]) {
+        if (key.startsWith(`${node}|${peer.incarnation}|`)) this.inbounds.delete(key);
+      }
+    }
+    const link = new Link(
+      this.linkHost,
+      node,
+      incarnation,
+      this.subjects.node(node),
+      this.options.linkCapacity,
+      this.options.linkOverflow,
+      this.options.maxBatch,
+      this.countersOf(node),
+    );
+    this.peers.set(node, { name: node, incarnation, status: 'up', lastSeen: Date.now(), link });
+    this.system.publish({ type: 'NodeUp', node });
+    this.registry.publishSoon();
   }
 
   private peerUp(node: string, incarnation: string): boolean {
@@ -735,8 +746,6 @@ export class ClusterNode {
     for (const reply of [...this.replies.pending()]) {
       if (reply.node === node) reply.fail(new NodeUnreachableError(node, reply.target));
     }
-    for (const key of [...this.inbounds.keys()])
-      if (key.startsWith(`${node}|${peer.incarnation}|`)) this.inbounds.delete(key);
     this.registry.nodeGone(node);
     if (publish) {
       this.system.publish(how === 'left' ? { type: 'NodeLeft', node } : { type: 'NodeDown', node, silentMs });
