@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 
+export { type AllCoresOptions, type CoreRole, onAllCores } from './all-cores.js';
 export { type Codec, jsonCodec, type RefCodec } from './codec.js';
 export { ClusterJoinError, MessageEncodeError, NodeUnreachableError } from './errors.js';
 export { RemoteActorError } from './exit-reasons.js';

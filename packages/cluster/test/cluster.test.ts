@@ -22,8 +22,8 @@ import {
 } from '@troupe/runtime';
 import { settle } from '@troupe/runtime/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsServer, natsUnavailable, startNatsServer } from './support/nats-server.js';
-import { waitFor } from './support/wait.js';
+import { type NatsServer, natsUnavailable, startNatsServer } from '../../../test/support/nats-server.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 const unavailable = natsUnavailable();
 if (unavailable !== null) console.warn(`skipping cluster tests: ${unavailable}`);

@@ -11,8 +11,8 @@ import {
 } from '@troupe/runtime';
 import { settle } from '@troupe/runtime/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { natsUnavailable, startNatsServer } from './support/nats-server.js';
-import { waitFor } from './support/wait.js';
+import { natsUnavailable, startNatsServer } from '../../../test/support/nats-server.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 const unavailable = natsUnavailable();
 
