@@ -18,6 +18,7 @@ import {
   supervisor,
 } from '@troupe/runtime';
 import type { Control, MetricEvent } from './events.js';
+import { type HandlerTimeListener, timed } from './handler-time.js';
 import { type KeeperHealth, keeper } from './keeper.js';
 import { database, webServer } from './publishers.js';
 import { alerter, dashboard, logger, type Summary } from './subscribers.js';
@@ -61,6 +62,8 @@ export interface DashboardApp {
   /** The last dead letters (newest last), at most 50. */
   readonly deadLetters: readonly DeadLetterView[];
   onSummary(listener: (summary: Summary) => void): () => void;
+  /** Each message a worker handled, with its handler's wall time in seconds (see handler-time.ts). */
+  onHandled(listener: HandlerTimeListener): () => void;
   health(): KeeperHealth;
   crash(path: unknown): CommandResult;
   slow(path: unknown, ms: unknown): CommandResult;
@@ -88,6 +91,10 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
   const summaries: Summary[] = [];
   const deadLetters: DeadLetterView[] = [];
   const listeners = new Set<(s: Summary) => void>();
+  const handledListeners = new Set<HandlerTimeListener>();
+  const observe: HandlerTimeListener = (path, seconds) => {
+    for (const listener of handledListeners) listener(path, seconds);
+  };
   const onSummary = (summary: Summary) => {
     summaries.push(summary);
     if (summaries.length > 120) summaries.shift();
@@ -117,15 +124,22 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
               strategy: 'oneForOne',
               intensity,
               children: [
-                { id: 'dashboard', start: () => dashboard({ print, metrics: metrics(), onSummary }) },
+                {
+                  id: 'dashboard',
+                  start: () => timed(dashboard({ print, metrics: metrics(), onSummary }), observe),
+                },
                 {
                   id: 'logger',
-                  start: () => logger({ print, metrics: metrics(), metricLog: options.metricLog }),
+                  start: () =>
+                    timed(logger({ print, metrics: metrics(), metricLog: options.metricLog }), observe),
                 },
                 {
                   id: 'alerter',
                   start: () =>
-                    alerter({ print, metrics: metrics(), threshold: options.alertThreshold ?? 10 }),
+                    timed(
+                      alerter({ print, metrics: metrics(), threshold: options.alertThreshold ?? 10 }),
+                      observe,
+                    ),
                 },
               ],
             }),
@@ -140,21 +154,27 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
                 {
                   id: 'web-server',
                   start: () =>
-                    webServer({
-                      metrics: metrics(),
-                      intervalMs: options.webIntervalMs ?? 100,
-                      errorRate: options.errorRate ?? 0.03,
-                      seed: options.seed ?? 1,
-                    }),
+                    timed(
+                      webServer({
+                        metrics: metrics(),
+                        intervalMs: options.webIntervalMs ?? 100,
+                        errorRate: options.errorRate ?? 0.03,
+                        seed: options.seed ?? 1,
+                      }),
+                      observe,
+                    ),
                 },
                 {
                   id: 'database',
                   start: () =>
-                    database({
-                      metrics: metrics(),
-                      intervalMs: options.dbIntervalMs ?? 250,
-                      seed: (options.seed ?? 1) + 1,
-                    }),
+                    timed(
+                      database({
+                        metrics: metrics(),
+                        intervalMs: options.dbIntervalMs ?? 250,
+                        seed: (options.seed ?? 1) + 1,
+                      }),
+                      observe,
+                    ),
                 },
               ],
             }),
@@ -201,6 +221,10 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
     onSummary(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onHandled(listener) {
+      handledListeners.add(listener);
+      return () => handledListeners.delete(listener);
     },
     health: () => kept.health(),
     crash(path) {

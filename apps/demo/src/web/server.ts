@@ -5,7 +5,8 @@
  *   GET  /            the page (web/page.ts)
  *   GET  /events      text/event-stream: a `snapshot` event on connect, every 500 ms, and at
  *                     each new dashboard summary
- *   GET  /metrics     Prometheus text format, per-actor counters read from `system.tree()`
+ *   GET  /metrics     Prometheus text format: per-actor and per-topic counters read from
+ *                     `system.tree()`, the workers' handler times, and Node's process metrics
  *   POST /api/crash   { path }        application/json, at most 4 KiB
  *   POST /api/slow    { path, ms }
  *   POST /api/flood   { count }
@@ -15,7 +16,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ActorSystem, ActorTreeNode, Logger } from '@troupe/runtime';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommandResult, DashboardApp } from '../dashboard/app.js';
 import { PAGE_CSP, PAGE_HTML } from './page.js';
 
@@ -83,6 +84,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   if (!(intervalMs > 0)) throw new RangeError(`snapshotIntervalMs must be > 0; got ${intervalMs}`);
 
   const metrics = actorMetrics(system, app);
+  const unobserve = metrics.observeHandlerTimes();
   const streams = new Set<ServerResponse>();
   let timer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -201,6 +203,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     });
   } catch (error) {
     unsubscribe();
+    unobserve();
     throw error;
   }
   server.on('error', (error) => log.error({ err: error }, 'web: server error'));
@@ -216,6 +219,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     close() {
       closing ??= (async () => {
         unsubscribe();
+        unobserve();
         if (timer !== undefined) clearInterval(timer);
         timer = undefined;
         const ended = [...streams].map(endStream);
@@ -305,15 +309,26 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   return body as Record<string, unknown>;
 }
 
+/** Handler-time buckets, in seconds: from 50 µs (a plain handler) to 5 s. */
+export const HANDLER_SECONDS_BUCKETS = [
+  0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
 /**
  * A dedicated registry whose metrics are read from `system.tree()` at scrape time (collect
  * callbacks). `scrape()` walks the tree once and shares it among every metric's collect.
+ *
+ * **Counters never go down.** The tree's numbers restart at 0 when an actor is started anew (a
+ * topic restarted by its supervisor forgets its counts; the keeper starts a fresh app). Each
+ * counter adds what it had reached before such a reset, so it only grows. Increments made
+ * after the last scrape and before a reset are not seen.
  */
 function actorMetrics(
   system: ActorSystem,
   app: DashboardApp,
-): { contentType: string; scrape(): Promise<string> } {
+): { contentType: string; scrape(): Promise<string>; observeHandlerTimes(): () => void } {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   let current: ActorTreeNode[] | undefined;
   const nodes = (): ActorTreeNode[] => current ?? flatten(system.tree(), []);
   const perActor = (
@@ -332,11 +347,12 @@ function actorMetrics(
         },
       });
     } else {
+      const total = monotonic();
       new Counter({
         ...config,
         collect() {
           this.reset();
-          for (const node of nodes()) this.inc({ path: node.path }, pick(node));
+          for (const node of nodes()) this.inc({ path: node.path }, total(node.path, pick(node)));
         },
       });
     }
@@ -353,8 +369,23 @@ function actorMetrics(
   perActor('troupe_actor_restarts_total', 'Restarts by the actor’s supervisor.', (n) => n.restarts);
   perActor('troupe_actor_mailbox_depth', 'Messages queued now.', (n) => n.mailboxDepth, 'gauge');
 
-  const perSubscription = (name: string, help: string, pick: (s: Subscription) => number) =>
-    new Counter({
+  const published = monotonic();
+  new Counter({
+    name: 'troupe_topic_published_total',
+    help: 'Events published to a topic (from its stats).',
+    labelNames: ['topic'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of nodes()) {
+        const count = topicPublished(node.details);
+        if (count !== undefined) this.inc({ topic: node.path }, published(node.path, count));
+      }
+    },
+  });
+  const perSubscription = (name: string, help: string, pick: (s: Subscription) => number) => {
+    const total = monotonic();
+    return new Counter({
       name,
       help,
       labelNames: ['topic', 'subscriber'] as const,
@@ -363,9 +394,13 @@ function actorMetrics(
         this.reset();
         for (const node of nodes())
           for (const sub of subscriptions(node.details))
-            this.inc({ topic: node.path, subscriber: sub.subscriber }, pick(sub));
+            this.inc(
+              { topic: node.path, subscriber: sub.subscriber },
+              total(`${node.path} ${sub.subscriber}`, pick(sub)),
+            );
       },
     });
+  };
   perSubscription(
     'troupe_topic_delivered_total',
     'Events a topic delivered to a subscriber.',
@@ -373,13 +408,14 @@ function actorMetrics(
   );
   perSubscription('troupe_topic_missed_total', 'Events a lagging subscriber missed.', (s) => s.missed);
 
+  const deadLetters = monotonic();
   new Counter({
     name: 'troupe_dead_letters_total',
     help: 'Messages that could not be delivered (dead letters), since the system started.',
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(system.deadLetters);
+      this.inc(deadLetters('', system.deadLetters));
     },
   });
   new Counter({
@@ -391,6 +427,15 @@ function actorMetrics(
       this.inc(app.health().escalations);
     },
   });
+  const handlerSeconds = new Histogram({
+    name: 'troupe_demo_handler_seconds',
+    help:
+      'Wall time of each message’s handler in the demo’s workers, measured by the demo around the ' +
+      'behaviour (excludes mailbox wait and ctx.pause delays); since the web server started.',
+    labelNames: ['path'] as const,
+    buckets: HANDLER_SECONDS_BUCKETS,
+    registers: [registry],
+  });
   return {
     contentType: registry.contentType,
     async scrape() {
@@ -401,7 +446,30 @@ function actorMetrics(
         current = undefined;
       }
     },
+    observeHandlerTimes: () => app.onHandled((path, seconds) => handlerSeconds.observe({ path }, seconds)),
   };
+}
+
+/**
+ * A running total per key that never goes down: when a reading falls below the previous one
+ * (its source started again from 0), what the previous one had reached is carried over.
+ */
+function monotonic(): (key: string, reading: number) => number {
+  const seen = new Map<string, { last: number; carried: number }>();
+  return (key, reading) => {
+    const entry = seen.get(key) ?? { last: 0, carried: 0 };
+    if (reading < entry.last) entry.carried += entry.last;
+    entry.last = reading;
+    seen.set(key, entry);
+    return entry.carried + reading;
+  };
+}
+
+/** A topic's `published` count from a tree node's `details` (TopicStats); undefined for other actors. */
+function topicPublished(details: unknown): number | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const { published, subscriptions } = details as { published?: unknown; subscriptions?: unknown };
+  return typeof published === 'number' && Array.isArray(subscriptions) ? published : undefined;
 }
 
 function flatten(node: ActorTreeNode, out: ActorTreeNode[]): ActorTreeNode[] {
