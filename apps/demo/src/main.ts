@@ -134,14 +134,41 @@ function flatten(node: ReturnType<ActorSystem['tree']>): ReturnType<ActorSystem[
   return [node, ...node.children.flatMap(flatten)];
 }
 
-/** Resolves on Ctrl-C / SIGTERM or after `--duration`; a second Ctrl-C exits at once. */
+/**
+ * The same Ctrl-C can reach us twice within a few ms: the terminal signals the whole process
+ * group, and a runner in it (pnpm, when the script `exec`s node) forwards the signal as well.
+ * A second signal within this window is that same Ctrl-C, not a second one.
+ */
+export const SAME_SIGNAL_MS = 500;
+
+/**
+ * What each termination signal means: the first `stop`s (graceful shutdown, then exit 0); one
+ * within {@link SAME_SIGNAL_MS} of it is the `same` Ctrl-C (ignored); a later one means `exit`
+ * at once (code 1). `now` is in ms.
+ */
+export function signalMeaning(): (now: number) => 'stop' | 'same' | 'exit' {
+  let firstAt: number | undefined;
+  return (now) => {
+    if (firstAt === undefined) {
+      firstAt = now;
+      return 'stop';
+    }
+    return now - firstAt < SAME_SIGNAL_MS ? 'same' : 'exit';
+  };
+}
+
+/** Resolves on Ctrl-C / SIGTERM or after `--duration`; a second Ctrl-C exits at once with code 1. */
 function stopOnSignalOrDuration(args: DemoArgs): Promise<void> {
   return new Promise((resolve) => {
-    let stopping = false;
+    const meaning = signalMeaning();
     const onSignal = () => {
-      if (stopping) process.exit(1);
-      stopping = true;
-      resolve();
+      // Wall time on purpose: this is about a person pressing keys, not the actors' clock.
+      const what = meaning(performance.now());
+      if (what === 'stop') resolve();
+      else if (what === 'exit') {
+        process.stderr.write('second signal: exiting now, without draining\n');
+        process.exit(1);
+      }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
