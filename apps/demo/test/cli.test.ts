@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseDemoArgs, UsageError } from '../src/cli.js';
+import { parseDemoArgs, USAGE, UsageError } from '../src/cli.js';
 import { SAME_SIGNAL_MS, signalMeaning } from '../src/main.js';
 
 describe('demo command line', () => {
@@ -16,6 +16,13 @@ describe('demo command line', () => {
       seed: 1,
       help: false,
     });
+  });
+
+  it('--help names what each scenario shows, without internal names such as "seed 003"', () => {
+    expect(USAGE).not.toMatch(/seed \d/i);
+    expect(USAGE).toContain('publishers (a simulated web server');
+    expect(USAGE).toContain('crash an\n                       actor and watch its supervisor restart it');
+    expect(USAGE).toContain('an event pipeline with backpressure');
   });
 
   it('reads every flag', () => {

@@ -1,5 +1,5 @@
 /**
- * The live metrics dashboard (seed 003), supervised:
+ * The live metrics dashboard scenario, supervised:
  *
  *   /user/metrics-app      supervisor, restForOne: if the topic restarts, everything after it
  *     metrics              Topic<MetricEvent>        restarts too and subscribes again
@@ -24,7 +24,7 @@ import { database, webServer } from './publishers.js';
 import { alerter, dashboard, logger, type Summary } from './subscribers.js';
 
 export interface DashboardOptions {
-  /** Terminal lines (the seed's output). */
+  /** Terminal lines (`[dashboard]` summaries, `[ALERT]`, `[keeper]` …). */
   readonly print: (line: string) => void;
   /** pino logger the Logger actor writes every metric to. */
   readonly metricLog: Logger;

@@ -1,5 +1,5 @@
 /**
- * The metrics topic's three subscribers, each an XState machine actor (seed 003): Dashboard
+ * The metrics topic's three subscribers, each an XState machine actor: Dashboard
  * (1 s summaries), Logger (every metric, through pino) and Alerter (error rate per minute).
  * Each subscribes itself at start, so after a restart of the topic (restForOne) it is back.
  */
@@ -156,7 +156,7 @@ function sum(values: readonly number[]): number {
 
 export interface SubscriberOptions {
   readonly metrics: ActorRef<TopicMessage<MetricEvent>>;
-  /** Where terminal lines go (the seed's `[dashboard]`, `[ALERT]` …). */
+  /** Where terminal lines go (`[dashboard]`, `[ALERT]` …). */
   readonly print: (line: string) => void;
 }
 
@@ -179,7 +179,7 @@ function slowDown(ctx: ActorContext<SubscriberMessage>) {
   };
 }
 
-/** Dashboard: every second prints the seed's summary and hands it to `onSummary`. */
+/** Dashboard: every second prints a summary and hands it to `onSummary`. */
 export function dashboard(
   options: SubscriberOptions & { readonly onSummary: (s: Summary) => void },
 ): Behavior<SubscriberMessage> {

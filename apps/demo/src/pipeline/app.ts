@@ -1,5 +1,5 @@
 /**
- * Seed 001's event pipeline, made of supervised actors:
+ * The pipeline scenario: an event pipeline made of supervised actors:
  *
  *   source ──(backpressured)──> bus: Topic<BusEvent>
  *     bus ──lag──> decoder        decodes each block's transactions
