@@ -250,6 +250,39 @@ describe('web server', () => {
     expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
   });
 
+  it('each summary carries what every subscriber missed, not only the dashboard', async () => {
+    await start();
+    await advance(1000);
+    expect(app.slow('/user/metrics-app/subscribers/logger', 200)).toEqual({ ok: true });
+    expect(app.flood(3000)).toEqual({ ok: true });
+    for (let t = 0; t < 20_000 && !app.summaries.some((s) => s.missedAll > 0); t += 100) await advance(100);
+    const missing = app.summaries.find((s) => s.missedAll > 0);
+    expect(missing).toBeDefined();
+    // The slow logger missed events the (fast) dashboard did not: the sum is over every subscriber.
+    expect(missing?.missedAll).toBeGreaterThan(missing?.missed ?? 0);
+    const topic = find(system.tree(), '/user/metrics-app/metrics')?.details as {
+      subscriptions: { missed: number }[];
+    };
+    const total = topic.subscriptions.reduce((sum, sub) => sum + sub.missed, 0);
+    expect(app.summaries.reduce((sum, s) => sum + s.missedAll, 0)).toBeLessThanOrEqual(total);
+    const snap = await firstSnapshot();
+    expect(snap.summaries.at(-1)).toHaveProperty('missedAll');
+  });
+
+  it('snapshots carry the Alerter’s alerts, and the clock to date them by', async () => {
+    clock = new VirtualClock();
+    system = ActorSystem.start({ name: 'web-test', clock, logger: logSink('warn').logger });
+    app = startDashboard(system, { print: () => {}, metricLog: logSink('silent').logger, alertThreshold: 0 });
+    await settle(system);
+    server = await startWebServer({ system, app, port: 0, log: logSink('silent').logger });
+    for (let t = 0; t < 60_000 && app.alerts.length === 0; t += 100) await advance(100);
+    const snap = await firstSnapshot();
+    expect(snap.alerts[0]).toMatchObject({ kind: 'alert', threshold: 0 });
+    expect(snap.alerts[0]?.errorsPerMinute).toBeGreaterThan(0);
+    expect(snap.now).toBe(clock.now());
+    expect(find(snap.tree, '/user/metrics-app/subscribers/alerter')?.details).toEqual({ state: 'alerting' });
+  });
+
   it('the topic counter only grows, even when a fresh app (and topic) starts from 0', async () => {
     await start();
     const published = async () => {

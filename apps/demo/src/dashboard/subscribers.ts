@@ -234,9 +234,18 @@ export function logger(
   });
 }
 
-/** Alerter: `[ALERT]` when errors in the last minute pass `threshold`. */
+/** An alert the Alerter raised, or its all-clear. */
+export interface Alert {
+  readonly at: number;
+  readonly kind: 'alert' | 'clear';
+  /** Errors in the last minute when it changed. */
+  readonly errorsPerMinute: number;
+  readonly threshold: number;
+}
+
+/** Alerter: `[ALERT]` when errors in the last minute pass `threshold`; each change goes to `onAlert` too. */
 export function alerter(
-  options: SubscriberOptions & { readonly threshold: number },
+  options: SubscriberOptions & { readonly threshold: number; readonly onAlert?: (alert: Alert) => void },
 ): Behavior<SubscriberMessage> {
   return fromMachine(
     (ctx) => {
@@ -247,9 +256,26 @@ export function alerter(
           lagged: ({ event }) => {
             if (event.type === 'Lagged') ctx.log.warn({ missed: event.missed }, 'alerter lagged behind');
           },
-          alert: ({ context }) =>
-            options.print(`[ALERT] Error rate: ${sum(context.perSecond)}/min — threshold exceeded!`),
-          clear: ({ context }) => options.print(`[alerter] error rate back to ${sum(context.perSecond)}/min`),
+          alert: ({ context }) => {
+            const errorsPerMinute = sum(context.perSecond);
+            options.print(`[ALERT] Error rate: ${errorsPerMinute}/min — threshold exceeded!`);
+            options.onAlert?.({
+              at: ctx.clock.now(),
+              kind: 'alert',
+              errorsPerMinute,
+              threshold: context.threshold,
+            });
+          },
+          clear: ({ context }) => {
+            const errorsPerMinute = sum(context.perSecond);
+            options.print(`[alerter] error rate back to ${errorsPerMinute}/min`);
+            options.onAlert?.({
+              at: ctx.clock.now(),
+              kind: 'clear',
+              errorsPerMinute,
+              threshold: context.threshold,
+            });
+          },
         },
       });
     },

@@ -45,11 +45,15 @@ export interface Snapshot {
   readonly tree: ActorTreeNode;
   /** The last 60 summaries, oldest first. */
   readonly summaries: DashboardApp['summaries'];
+  /** The Alerter's last alerts and all-clears, oldest first. */
+  readonly alerts: DashboardApp['alerts'];
   /** The last 20 dead letters, oldest first. */
   readonly deadLetters: DashboardApp['deadLetters'];
   /** Every dead letter since the system started. */
   readonly deadLettersTotal: number;
   readonly workers: DashboardApp['workers'];
+  /** The system clock's `now()` when the snapshot was taken (the scale of `at` in summaries and alerts). */
+  readonly now: number;
   /** Whether the app is up, or restarting after its supervisor gave up. */
   readonly health: ReturnType<DashboardApp['health']>;
 }
@@ -93,10 +97,12 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const value: Snapshot = {
       tree: system.tree(),
       summaries: app.summaries.slice(-SUMMARIES_SENT),
+      alerts: app.alerts,
       deadLetters: app.deadLetters.slice(-DEAD_LETTERS_SENT),
       deadLettersTotal: system.deadLetters,
       workers: app.workers,
       health: app.health(),
+      now: system.clock.now(),
     };
     try {
       return `event: snapshot\ndata: ${JSON.stringify(value)}\n\n`;
