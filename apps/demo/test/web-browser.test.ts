@@ -140,6 +140,13 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the live page in Chromium', () 
       // Runs in the page (the test's tsconfig has no DOM types, hence the string).
       const width = await narrow.evaluate('document.documentElement.scrollWidth');
       expect(width).toBeLessThanOrEqual(760);
+      // Nor does the tree need scrolling: every worker's crash button is in view.
+      const tree = (await narrow.evaluate(
+        "(() => { const el = document.querySelector('.scroll'); return { scroll: el.scrollWidth, client: el.clientWidth }; })()",
+      )) as { scroll: number; client: number };
+      expect(tree.scroll).toBeLessThanOrEqual(tree.client);
+      for (const path of app.workers)
+        expect(await narrow.getByTestId(`crash-${path}`).isVisible()).toBe(true);
     } finally {
       await narrow.close();
     }

@@ -68,9 +68,11 @@ svg.chart .dot { stroke-width: 6; stroke-linecap: round; }
 .row { --depth: 0; display: grid; align-items: center; column-gap: 8px; padding: 3px 6px; border-radius: 4px;
   grid-template-columns: calc(230px - var(--depth) * 22px) 92px 96px repeat(4, 78px) minmax(170px, 1fr); }
 @media (max-width: 1000px) {
+  /* Sized to fit a 760 px window without scrolling the tree (see the browser test). */
   .row { column-gap: 6px;
-    grid-template-columns: calc(144px - var(--depth) * 22px) 82px 80px repeat(4, 56px) minmax(140px, 1fr); }
+    grid-template-columns: calc(150px - var(--depth) * 22px) 76px 76px repeat(4, 52px) minmax(128px, 1fr); }
   .row.head { font-size: 11px; }
+  .actions button { padding: 3px 7px; }
   header, main { padding-left: 12px; padding-right: 12px; }
   #health { margin-left: 12px; margin-right: 12px; }
 }
@@ -86,7 +88,7 @@ svg.chart .dot { stroke-width: 6; stroke-linecap: round; }
 .st-stopping, .st-stopped { color: var(--bad); border-color: #e3a9a5; }
 .num.hot { color: var(--bad); font-weight: 700; }
 .actions { display: flex; gap: 6px; justify-content: flex-end; }
-button { font: 12px system-ui, "DejaVu Sans", sans-serif; padding: 3px 10px; border-radius: 5px;
+button { font: 12px system-ui, "DejaVu Sans", sans-serif; padding: 3px 10px; border-radius: 5px; white-space: nowrap;
   border: 1px solid #b7bec8; background: #fff; color: var(--ink); cursor: pointer; }
 button:hover { background: #eef2f7; }
 button:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
