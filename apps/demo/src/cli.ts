@@ -5,10 +5,14 @@ export const USAGE = `Troupe demo — supervised actors, a pub-sub topic and bac
 Usage: pnpm demo [dashboard|pipeline] [options]
 
 Scenarios:
-  dashboard            (default) seed 003's live metrics dashboard: publishers -> metrics topic ->
-                       dashboard / logger / alerter, each supervised; a web page shows it live
-  pipeline             seed 001's event pipeline: block source -> bus -> decoder / price oracle /
-                       state updater -> latest prices -> detector -> slow executor (backpressure)
+  dashboard            (default) a live metrics dashboard: two publishers (a simulated web server
+                       and database) -> a metrics topic -> three subscribers (dashboard, logger,
+                       alerter), each under a supervisor. A web page shows it live: crash an
+                       actor and watch its supervisor restart it, flood the topic, slow a
+                       subscriber down and watch it lag
+  pipeline             an event pipeline with backpressure: block source -> bus topic -> decoder,
+                       price oracle, state updater and detector -> a slow, bounded executor; the
+                       source slows down to the executor's pace and nothing found is dropped
 
 Options:
   --duration <s>       stop after this many seconds (default: run until Ctrl-C)
@@ -16,7 +20,7 @@ Options:
   --port <n>           web page port on 127.0.0.1 (default 8080; 0 picks a free port)
   --chaos              crash a random actor every 2 s (watch the supervisors restart them)
   --log-level <level>  trace | debug | info | warn | error | fatal | silent (default info)
-  --seed <n>           seed for the simulated traffic (default 1)
+  --seed <n>           random seed of the simulated traffic: same seed, same traffic (default 1)
   -h, --help           show this help
 
 Ctrl-C stops gracefully: actors drain their mailboxes, then a final summary is printed.`;

@@ -5,6 +5,7 @@ import { ActorSystem } from '@troupe/runtime';
 import { type DemoArgs, parseDemoArgs, USAGE, UsageError } from './cli.js';
 import { startDashboard } from './dashboard/app.js';
 import { seededRandom } from './dashboard/events.js';
+import { countDeadLetters } from './dead-letter-summary.js';
 import { reportLine, startPipeline } from './pipeline/app.js';
 import { terminalLogger } from './terminal-log.js';
 import { startWebServer } from './web/server.js';
@@ -47,6 +48,7 @@ export async function runDemo(
     name: 'troupe-demo',
     logger: terminalLogger('troupe', args.logLevel, io.print),
   });
+  const deadLetters = countDeadLetters(system);
   const running =
     args.scenario === 'dashboard'
       ? await dashboardScenario(system, args, io)
@@ -57,7 +59,7 @@ export async function runDemo(
   await system.shutdown({ timeoutMs: 5000 });
   io.print('=== final summary ===');
   for (const line of running.summary()) io.print(line);
-  io.print(`  dead letters: ${system.deadLetters}`);
+  for (const line of deadLetters.lines()) io.print(line);
   return 0;
 }
 
@@ -107,6 +109,11 @@ function pipelineScenario(system: ActorSystem, _args: DemoArgs, io: DemoIo): Run
   return {
     async beforeShutdown() {
       clearInterval(report);
+      // Stop making blocks and let the ones in flight reach every stage: then shutdown drops none.
+      app.stopSource();
+      for (let waited = 0; !app.drained() && waited < DRAIN_MS; waited += 10)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      if (!app.drained()) io.print(`  (the pipeline did not drain within ${DRAIN_MS} ms)`);
     },
     summary() {
       const s = app.stats;
@@ -117,6 +124,9 @@ function pipelineScenario(system: ActorSystem, _args: DemoArgs, io: DemoIo): Run
     },
   };
 }
+
+/** How long the pipeline may take to drain before shutdown, in ms. */
+const DRAIN_MS = 5000;
 
 /** The page is optional: if its port is taken, say so and carry on without it. */
 function webUnavailable(io: DemoIo, args: DemoArgs) {
@@ -134,14 +144,41 @@ function flatten(node: ReturnType<ActorSystem['tree']>): ReturnType<ActorSystem[
   return [node, ...node.children.flatMap(flatten)];
 }
 
-/** Resolves on Ctrl-C / SIGTERM or after `--duration`; a second Ctrl-C exits at once. */
+/**
+ * The same Ctrl-C can reach us twice within a few ms: the terminal signals the whole process
+ * group, and a runner in it (pnpm, when the script `exec`s node) forwards the signal as well.
+ * A second signal within this window is that same Ctrl-C, not a second one.
+ */
+export const SAME_SIGNAL_MS = 500;
+
+/**
+ * What each termination signal means: the first `stop`s (graceful shutdown, then exit 0); one
+ * within {@link SAME_SIGNAL_MS} of it is the `same` Ctrl-C (ignored); a later one means `exit`
+ * at once (code 1). `now` is in ms.
+ */
+export function signalMeaning(): (now: number) => 'stop' | 'same' | 'exit' {
+  let firstAt: number | undefined;
+  return (now) => {
+    if (firstAt === undefined) {
+      firstAt = now;
+      return 'stop';
+    }
+    return now - firstAt < SAME_SIGNAL_MS ? 'same' : 'exit';
+  };
+}
+
+/** Resolves on Ctrl-C / SIGTERM or after `--duration`; a second Ctrl-C exits at once with code 1. */
 function stopOnSignalOrDuration(args: DemoArgs): Promise<void> {
   return new Promise((resolve) => {
-    let stopping = false;
+    const meaning = signalMeaning();
     const onSignal = () => {
-      if (stopping) process.exit(1);
-      stopping = true;
-      resolve();
+      // Wall time on purpose: this is about a person pressing keys, not the actors' clock.
+      const what = meaning(performance.now());
+      if (what === 'stop') resolve();
+      else if (what === 'exit') {
+        process.stderr.write('second signal: exiting now, without draining\n');
+        process.exit(1);
+      }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

@@ -14,7 +14,7 @@ const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'line']
 /**
  * A pino logger whose lines are rendered for a terminal: `[prefix] LEVEL msg key=value …`
  * (structured fields stay structured in pino; only the rendering is human). When a line has a
- * `line` field it is printed as is: the Logger actor uses that for the seed's format.
+ * `line` field it is printed as is: the Logger actor uses that for its one-line metric format.
  */
 export function terminalLogger(prefix: string, level: string, print: (line: string) => void): Logger {
   return pino(

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseDemoArgs, UsageError } from '../src/cli.js';
+import { parseDemoArgs, USAGE, UsageError } from '../src/cli.js';
+import { SAME_SIGNAL_MS, signalMeaning } from '../src/main.js';
 
 describe('demo command line', () => {
   it('defaults: dashboard with the web page on 8080, until Ctrl-C', () => {
@@ -15,6 +16,13 @@ describe('demo command line', () => {
       seed: 1,
       help: false,
     });
+  });
+
+  it('--help names what each scenario shows, without internal names such as "seed 003"', () => {
+    expect(USAGE).not.toMatch(/seed \d/i);
+    expect(USAGE).toContain('publishers (a simulated web server');
+    expect(USAGE).toContain('crash an\n                       actor and watch its supervisor restart it');
+    expect(USAGE).toContain('an event pipeline with backpressure');
   });
 
   it('reads every flag', () => {
@@ -64,6 +72,16 @@ describe('demo command line', () => {
   });
 });
 
+describe('what a termination signal means', () => {
+  it('the first stops gracefully; a copy of it (pnpm forwards the Ctrl-C too) is ignored; a later one exits', () => {
+    const meaning = signalMeaning();
+    expect(meaning(1000)).toBe('stop');
+    expect(meaning(1001)).toBe('same');
+    expect(meaning(1000 + SAME_SIGNAL_MS - 1)).toBe('same');
+    expect(meaning(1000 + SAME_SIGNAL_MS)).toBe('exit');
+  });
+});
+
 describe('the demo process', () => {
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
   const start = (args: string[]) =>
@@ -89,6 +107,39 @@ describe('the demo process', () => {
     expect(out).toMatch(/=== final summary ===\n {2}metrics published: \d+\n/);
     expect(out).toContain('  restarts: none\n  dead letters: 0\n');
   }, 30_000);
+
+  /** Starts the demo, waits for its first output, then sends `signals` (back to back); resolves with how it ended. */
+  const interrupt = async (args: string[], signals: NodeJS.Signals[]) => {
+    const child = start(args);
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const firstOutput = new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        resolve();
+      });
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    await firstOutput;
+    for (const signal of signals) child.kill(signal);
+    return { ...(await exited), out: () => out };
+  };
+
+  it.each([
+    ['SIGINT', ['SIGINT']],
+    ['SIGTERM', ['SIGTERM']],
+  ] as const)(
+    '%s right after the first output: graceful shutdown, exit code 0',
+    async (_name, signals) => {
+      const result = await interrupt(['--no-web'], [...signals]);
+      expect(result).toMatchObject({ code: 0, signal: null });
+      expect(result.out()).toContain('=== final summary ===');
+      expect(result.out()).toContain('  dead letters: 0\n');
+    },
+    30_000,
+  );
 
   it('a bad flag prints the usage to stderr and exits 2', async () => {
     const child = start(['--bogus']);

@@ -30,7 +30,7 @@ async function run(seconds: number, options: { errorRate?: number; alertThreshol
 }
 
 describe('dashboard scenario (virtual time)', () => {
-  it("prints the seed's 1 s summary: 10 web events and 4 DB queries per second", async () => {
+  it('prints a summary every second: 10 web events and 4 DB queries per second', async () => {
     const { app, lines } = await run(3);
     expect(app.summaries).toHaveLength(3);
     // The dashboard's tick was armed before the publishers' timers, so events due at the same
@@ -50,7 +50,7 @@ describe('dashboard scenario (virtual time)', () => {
     expect(lines[first + 3]).toMatch(/^ {2}Errors: \d+$/);
   });
 
-  it('the logger writes every metric through pino, in the seed format', async () => {
+  it('the logger writes every metric through pino, one line per metric', async () => {
     const { app, metricLines } = await run(2);
     const total = app.summaries.reduce((n, s) => n + s.requests + s.errors + s.dbQueries, 0);
     const metrics = metricLines.filter((l) => l.msg === 'metric');

@@ -27,6 +27,10 @@ describe('README', () => {
     expect(readme.indexOf(commands[0] as string)).toBeLessThan(200);
   });
 
+  it('describes the demo without internal names such as "seed 003"', () => {
+    expect(readme).not.toMatch(/seed \d/i);
+  });
+
   it('every TypeScript block is a verbatim copy of a file that a test runs', () => {
     const blocks = tsBlocks();
     expect(blocks.length).toBeGreaterThanOrEqual(3);

@@ -28,6 +28,7 @@ const ARGS = [
 const SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test-output/demo-page.png');
 const DASHBOARD = '/user/metrics-app/subscribers/dashboard';
 const LOGGER = '/user/metrics-app/subscribers/logger';
+const ALERTER = '/user/metrics-app/subscribers/alerter';
 
 const SKIP = process.env.TROUPE_SKIP_BROWSER === '1';
 // Installs Debian's Chromium when it is missing and we can (root + apt-get); else says what to run.
@@ -49,7 +50,8 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the live page in Chromium', () 
 
   beforeAll(async () => {
     system = ActorSystem.start({ name: 'web-browser-test', logger: logSink('warn').logger });
-    app = startDashboard(system, { print: () => {}, metricLog: logSink('silent').logger });
+    // Threshold 0: the first error raises an alert, so the page has one to show within seconds.
+    app = startDashboard(system, { print: () => {}, metricLog: logSink('silent').logger, alertThreshold: 0 });
     server = await startWebServer({ system, app, port: 0, log: logSink('silent').logger });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -112,6 +114,44 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the live page in Chromium', () 
     expect(await text('action-result')).toBe(`reset speed of ${LOGGER}: ok`);
   });
 
+  it('labels the guardian and the keeper as what they are, not as workers', async () => {
+    expect(await text('kind-/user')).toBe('guardian');
+    expect(await text('kind-/user/keeper')).toBe('keeper');
+    expect(await text('kind-/user/metrics-app/metrics')).toBe('topic');
+    expect(await text('kind-/user/metrics-app')).toBe('supervisor');
+    for (const path of app.workers) expect(await text(`kind-${path}`)).toBe('worker');
+    expect(await page.getByTestId('crash-/user/keeper').count()).toBe(0);
+  });
+
+  it('shows the Alerter’s state and its alerts', async () => {
+    await expect.poll(() => text('alerter-state'), { timeout: 20_000 }).toBe('alerting');
+    expect(await text(`state-${ALERTER}`)).toBe('alerting');
+    await expect
+      .poll(() => text('alerts'), { timeout: 5000 })
+      .toMatch(/ALERT error rate \d+\/min \(threshold 0\)/);
+  }, 30_000);
+
+  it('fits 760 px: nothing overflows the page horizontally', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 760, height: 900 } });
+    try {
+      await narrow.goto(server.url);
+      await narrow.getByTestId(`node-${DASHBOARD}`).waitFor();
+      await expect.poll(() => narrow.getByTestId('requests-latest').textContent()).toMatch(/^\d/);
+      // Runs in the page (the test's tsconfig has no DOM types, hence the string).
+      const width = await narrow.evaluate('document.documentElement.scrollWidth');
+      expect(width).toBeLessThanOrEqual(760);
+      // Nor does the tree need scrolling: every worker's crash button is in view.
+      const tree = (await narrow.evaluate(
+        "(() => { const el = document.querySelector('.scroll'); return { scroll: el.scrollWidth, client: el.clientWidth }; })()",
+      )) as { scroll: number; client: number };
+      expect(tree.scroll).toBeLessThanOrEqual(tree.client);
+      for (const path of app.workers)
+        expect(await narrow.getByTestId(`crash-${path}`).isVisible()).toBe(true);
+    } finally {
+      await narrow.close();
+    }
+  });
+
   it('draws the charts and takes a screenshot (no console errors: see afterEach)', async () => {
     // A few summaries, so that the screenshot shows lines (one point per second).
     const points = async () =>
@@ -122,4 +162,18 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the live page in Chromium', () 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
   });
+
+  // Last: it takes the app down.
+  it('shows a banner while the app is down, and hides it once it is back', async () => {
+    expect(await page.getByTestId('health').isHidden()).toBe(true);
+    // Crash workers round-robin, letting the actors run between batches, until the app gives up.
+    for (let i = 0; i < 3000 && app.health().state === 'running'; i++) {
+      app.crash(app.workers[i % app.workers.length]);
+      if (i % 25 === 24) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await expect.poll(() => app.health().state, { timeout: 5000 }).toBe('restarting');
+    await expect.poll(() => page.getByTestId('health').isVisible(), { timeout: 5000 }).toBe(true);
+    expect(await text('health')).toMatch(/^The metrics app is down: its supervisor gave up/);
+    await expect.poll(() => page.getByTestId('health').isHidden(), { timeout: 10_000 }).toBe(true);
+  }, 20_000);
 });

@@ -233,6 +233,85 @@ describe('web server', () => {
     );
   });
 
+  it('GET /metrics: topic published counts, handler-time histogram and Node process metrics', async () => {
+    await start();
+    await advance(1000);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toContain('# TYPE troupe_topic_published_total counter');
+    expect(text).toContain('# TYPE troupe_demo_handler_seconds histogram');
+    expect(text).toMatch(
+      new RegExp(`^troupe_demo_handler_seconds_bucket\\{le="0\\.001",path="${DASHBOARD}"\\} \\d+$`, 'm'),
+    );
+    expect(text).toMatch(
+      new RegExp(`^troupe_demo_handler_seconds_count\\{path="${DASHBOARD}"\\} [1-9]\\d*$`, 'm'),
+    );
+    // collectDefaultMetrics on the server's own registry
+    expect(text).toContain('# TYPE process_cpu_user_seconds_total counter');
+    expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
+  });
+
+  it('each summary carries what every subscriber missed, not only the dashboard', async () => {
+    await start();
+    await advance(1000);
+    expect(app.slow('/user/metrics-app/subscribers/logger', 200)).toEqual({ ok: true });
+    expect(app.flood(3000)).toEqual({ ok: true });
+    for (let t = 0; t < 20_000 && !app.summaries.some((s) => s.missedAll > 0); t += 100) await advance(100);
+    const missing = app.summaries.find((s) => s.missedAll > 0);
+    expect(missing).toBeDefined();
+    // The slow logger missed events the (fast) dashboard did not: the sum is over every subscriber.
+    expect(missing?.missedAll).toBeGreaterThan(missing?.missed ?? 0);
+    const topic = find(system.tree(), '/user/metrics-app/metrics')?.details as {
+      subscriptions: { missed: number }[];
+    };
+    const total = topic.subscriptions.reduce((sum, sub) => sum + sub.missed, 0);
+    expect(app.summaries.reduce((sum, s) => sum + s.missedAll, 0)).toBeLessThanOrEqual(total);
+    const snap = await firstSnapshot();
+    expect(snap.summaries.at(-1)).toHaveProperty('missedAll');
+  });
+
+  it('snapshots carry the Alerter’s alerts, and the clock to date them by', async () => {
+    clock = new VirtualClock();
+    system = ActorSystem.start({ name: 'web-test', clock, logger: logSink('warn').logger });
+    app = startDashboard(system, { print: () => {}, metricLog: logSink('silent').logger, alertThreshold: 0 });
+    await settle(system);
+    server = await startWebServer({ system, app, port: 0, log: logSink('silent').logger });
+    for (let t = 0; t < 60_000 && app.alerts.length === 0; t += 100) await advance(100);
+    const snap = await firstSnapshot();
+    expect(snap.alerts[0]).toMatchObject({ kind: 'alert', threshold: 0 });
+    expect(snap.alerts[0]?.errorsPerMinute).toBeGreaterThan(0);
+    expect(snap.now).toBe(clock.now());
+    expect(find(snap.tree, '/user/metrics-app/subscribers/alerter')?.details).toEqual({ state: 'alerting' });
+  });
+
+  it('the topic counter only grows, even when a fresh app (and topic) starts from 0', async () => {
+    await start();
+    const published = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const match = /^troupe_topic_published_total\{topic="\/user\/metrics-app\/metrics"\} (\d+)$/m.exec(
+        text,
+      );
+      if (match === null) throw new Error(`no topic counter in:\n${text}`);
+      return Number(match[1]);
+    };
+    await advance(1000);
+    const first = await published();
+    expect(first).toBeGreaterThan(0);
+    await advance(500);
+    const second = await published();
+    expect(second).toBeGreaterThan(first);
+    // Crash until the app's supervisor gives up; the keeper starts a new app, whose topic counts from 0.
+    for (let i = 0; i < 3000 && app.health().state === 'running'; i++) {
+      app.crash(app.workers[i % app.workers.length]);
+      if (i % 25 === 24) await settle(system);
+    }
+    expect(app.health().state).toBe('restarting');
+    for (let t = 0; t < 10_000 && app.health().state !== 'running'; t += 100) await advance(100);
+    expect(app.health().state).toBe('running');
+    const topic = find(system.tree(), '/user/metrics-app/metrics')?.details as { published: number };
+    expect(topic.published).toBeLessThan(second);
+    expect(await published()).toBeGreaterThanOrEqual(second);
+  });
+
   it('POST /api/crash restarts the actor: its restart count goes up in the snapshot and /metrics', async () => {
     await start();
     expect(find((await firstSnapshot()).tree, DASHBOARD)?.restarts).toBe(0);

@@ -1,5 +1,5 @@
 /**
- * The live metrics dashboard (seed 003), supervised:
+ * The live metrics dashboard scenario, supervised:
  *
  *   /user/metrics-app      supervisor, restForOne: if the topic restarts, everything after it
  *     metrics              Topic<MetricEvent>        restarts too and subscribes again
@@ -12,18 +12,20 @@ import { Topic, type TopicMessage, type TopicStats, topic } from '@troupe/actors
 import {
   type ActorRef,
   type ActorSystem,
+  type ActorTreeNode,
   type DeadLetter,
   type Logger,
   type SupervisorMessage,
   supervisor,
 } from '@troupe/runtime';
 import type { Control, MetricEvent } from './events.js';
+import { type HandlerTimeListener, timed } from './handler-time.js';
 import { type KeeperHealth, keeper } from './keeper.js';
 import { database, webServer } from './publishers.js';
-import { alerter, dashboard, logger, type Summary } from './subscribers.js';
+import { type Alert, alerter, dashboard, logger, type Summary } from './subscribers.js';
 
 export interface DashboardOptions {
-  /** Terminal lines (the seed's output). */
+  /** Terminal lines (`[dashboard]` summaries, `[ALERT]`, `[keeper]` …). */
   readonly print: (line: string) => void;
   /** pino logger the Logger actor writes every metric to. */
   readonly metricLog: Logger;
@@ -57,15 +59,25 @@ export interface DashboardApp {
   /** The subset of `workers` that subscribe to the topic (the ones worth slowing down). */
   readonly subscribers: readonly string[];
   /** The last summaries (newest last), at most 120. */
-  readonly summaries: readonly Summary[];
+  readonly summaries: readonly SummaryView[];
+  /** The Alerter's last alerts and all-clears (newest last), at most 20. */
+  readonly alerts: readonly Alert[];
   /** The last dead letters (newest last), at most 50. */
   readonly deadLetters: readonly DeadLetterView[];
   onSummary(listener: (summary: Summary) => void): () => void;
+  /** Each message a worker handled, with its handler's wall time in seconds (see handler-time.ts). */
+  onHandled(listener: HandlerTimeListener): () => void;
   health(): KeeperHealth;
   crash(path: unknown): CommandResult;
   slow(path: unknown, ms: unknown): CommandResult;
   flood(count: unknown): CommandResult;
   topicStats(): Promise<TopicStats>;
+}
+
+/** A dashboard summary, plus what every subscriber of the topic missed in that second. */
+export interface SummaryView extends Summary {
+  /** Events missed since the previous summary, summed over every subscription of the topic. */
+  readonly missedAll: number;
 }
 
 export interface DeadLetterView {
@@ -85,11 +97,22 @@ const WORKERS = [
 
 /** Starts the dashboard tree in `system`. */
 export function startDashboard(system: ActorSystem, options: DashboardOptions): DashboardApp {
-  const summaries: Summary[] = [];
+  const summaries: SummaryView[] = [];
+  const alerts: Alert[] = [];
   const deadLetters: DeadLetterView[] = [];
   const listeners = new Set<(s: Summary) => void>();
+  const handledListeners = new Set<HandlerTimeListener>();
+  const observe: HandlerTimeListener = (path, seconds) => {
+    for (const listener of handledListeners) listener(path, seconds);
+  };
+  // Missed events over every subscription, as last read: each summary carries the increase.
+  let missedBefore = 0;
   const onSummary = (summary: Summary) => {
-    summaries.push(summary);
+    const missedNow = missedOverSubscriptions(system, `${APP}/metrics`);
+    // A topic started anew counts from 0 again: then all it counted is new.
+    const missedAll = missedNow >= missedBefore ? missedNow - missedBefore : missedNow;
+    missedBefore = missedNow;
+    summaries.push({ ...summary, missedAll });
     if (summaries.length > 120) summaries.shift();
     for (const listener of listeners) listener(summary);
   };
@@ -117,15 +140,30 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
               strategy: 'oneForOne',
               intensity,
               children: [
-                { id: 'dashboard', start: () => dashboard({ print, metrics: metrics(), onSummary }) },
+                {
+                  id: 'dashboard',
+                  start: () => timed(dashboard({ print, metrics: metrics(), onSummary }), observe),
+                },
                 {
                   id: 'logger',
-                  start: () => logger({ print, metrics: metrics(), metricLog: options.metricLog }),
+                  start: () =>
+                    timed(logger({ print, metrics: metrics(), metricLog: options.metricLog }), observe),
                 },
                 {
                   id: 'alerter',
                   start: () =>
-                    alerter({ print, metrics: metrics(), threshold: options.alertThreshold ?? 10 }),
+                    timed(
+                      alerter({
+                        print,
+                        metrics: metrics(),
+                        threshold: options.alertThreshold ?? 10,
+                        onAlert: (alert) => {
+                          alerts.push(alert);
+                          if (alerts.length > 20) alerts.shift();
+                        },
+                      }),
+                      observe,
+                    ),
                 },
               ],
             }),
@@ -140,21 +178,27 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
                 {
                   id: 'web-server',
                   start: () =>
-                    webServer({
-                      metrics: metrics(),
-                      intervalMs: options.webIntervalMs ?? 100,
-                      errorRate: options.errorRate ?? 0.03,
-                      seed: options.seed ?? 1,
-                    }),
+                    timed(
+                      webServer({
+                        metrics: metrics(),
+                        intervalMs: options.webIntervalMs ?? 100,
+                        errorRate: options.errorRate ?? 0.03,
+                        seed: options.seed ?? 1,
+                      }),
+                      observe,
+                    ),
                 },
                 {
                   id: 'database',
                   start: () =>
-                    database({
-                      metrics: metrics(),
-                      intervalMs: options.dbIntervalMs ?? 250,
-                      seed: (options.seed ?? 1) + 1,
-                    }),
+                    timed(
+                      database({
+                        metrics: metrics(),
+                        intervalMs: options.dbIntervalMs ?? 250,
+                        seed: (options.seed ?? 1) + 1,
+                      }),
+                      observe,
+                    ),
                 },
               ],
             }),
@@ -197,10 +241,15 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
     workers: WORKERS,
     subscribers: WORKERS.filter((path) => path.includes('/subscribers/')),
     summaries,
+    alerts,
     deadLetters,
     onSummary(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onHandled(listener) {
+      handledListeners.add(listener);
+      return () => handledListeners.delete(listener);
     },
     health: () => kept.health(),
     crash(path) {
@@ -252,6 +301,14 @@ export function startDashboard(system: ActorSystem, options: DashboardOptions): 
     },
     topicStats: () => Topic.stats(metrics()),
   };
+}
+
+/** The sum of `missed` over the subscriptions of the topic at `path` (0 when it is not running). */
+function missedOverSubscriptions(system: ActorSystem, path: string): number {
+  const find = (node: ActorTreeNode): ActorTreeNode | undefined =>
+    node.path === path ? node : node.children.map(find).find((n) => n !== undefined);
+  const details = find(system.tree())?.details as TopicStats | undefined;
+  return details?.subscriptions?.reduce((sum, s) => sum + s.missed, 0) ?? 0;
 }
 
 function preview(message: unknown): string {

@@ -1,6 +1,6 @@
 import type { Lagged } from '@troupe/actors';
 
-/** What the publishers emit on the `metrics` topic (seed 003's `MetricEvent`). */
+/** What the publishers emit on the `metrics` topic. */
 export type MetricEvent =
   | { readonly type: 'Request'; readonly path: string; readonly latencyMs: number }
   | { readonly type: 'DbQuery'; readonly query: string; readonly durationMs: number }
@@ -16,7 +16,7 @@ export type Control =
 /** A subscriber's messages: metrics, the topic's lag notices, a 1 s tick, and controls. */
 export type SubscriberMessage = MetricEvent | Lagged | Control | { readonly type: 'Tick' };
 
-/** The seed's rendering: `Request { path: "/api/data", latency_ms: 42 }`. */
+/** The terminal rendering of a metric: `Request { path: "/api/data", latency_ms: 42 }`. */
 export function formatMetric(event: MetricEvent): string {
   switch (event.type) {
     case 'Request':

@@ -14,7 +14,7 @@ export interface PublisherOptions {
 const PATHS = ['/api/data', '/api/users', '/api/orders', '/health'];
 const QUERIES = ['SELECT *', 'SELECT id FROM users', 'UPDATE orders SET status = ?', 'INSERT INTO events'];
 
-/** The web server publisher: a request every `intervalMs`, ~3% of them failing (seed 003). */
+/** The web server publisher: a request every `intervalMs`, ~3% of them failing. */
 export function webServer(
   options: PublisherOptions & { readonly errorRate: number },
 ): Behavior<PublisherMessage> {

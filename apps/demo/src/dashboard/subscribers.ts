@@ -1,5 +1,5 @@
 /**
- * The metrics topic's three subscribers, each an XState machine actor (seed 003): Dashboard
+ * The metrics topic's three subscribers, each an XState machine actor: Dashboard
  * (1 s summaries), Logger (every metric, through pino) and Alerter (error rate per minute).
  * Each subscribes itself at start, so after a restart of the topic (restForOne) it is back.
  */
@@ -156,7 +156,7 @@ function sum(values: readonly number[]): number {
 
 export interface SubscriberOptions {
   readonly metrics: ActorRef<TopicMessage<MetricEvent>>;
-  /** Where terminal lines go (the seed's `[dashboard]`, `[ALERT]` …). */
+  /** Where terminal lines go (`[dashboard]`, `[ALERT]` …). */
   readonly print: (line: string) => void;
 }
 
@@ -179,7 +179,7 @@ function slowDown(ctx: ActorContext<SubscriberMessage>) {
   };
 }
 
-/** Dashboard: every second prints the seed's summary and hands it to `onSummary`. */
+/** Dashboard: every second prints a summary and hands it to `onSummary`. */
 export function dashboard(
   options: SubscriberOptions & { readonly onSummary: (s: Summary) => void },
 ): Behavior<SubscriberMessage> {
@@ -234,9 +234,18 @@ export function logger(
   });
 }
 
-/** Alerter: `[ALERT]` when errors in the last minute pass `threshold`. */
+/** An alert the Alerter raised, or its all-clear. */
+export interface Alert {
+  readonly at: number;
+  readonly kind: 'alert' | 'clear';
+  /** Errors in the last minute when it changed. */
+  readonly errorsPerMinute: number;
+  readonly threshold: number;
+}
+
+/** Alerter: `[ALERT]` when errors in the last minute pass `threshold`; each change goes to `onAlert` too. */
 export function alerter(
-  options: SubscriberOptions & { readonly threshold: number },
+  options: SubscriberOptions & { readonly threshold: number; readonly onAlert?: (alert: Alert) => void },
 ): Behavior<SubscriberMessage> {
   return fromMachine(
     (ctx) => {
@@ -247,9 +256,26 @@ export function alerter(
           lagged: ({ event }) => {
             if (event.type === 'Lagged') ctx.log.warn({ missed: event.missed }, 'alerter lagged behind');
           },
-          alert: ({ context }) =>
-            options.print(`[ALERT] Error rate: ${sum(context.perSecond)}/min — threshold exceeded!`),
-          clear: ({ context }) => options.print(`[alerter] error rate back to ${sum(context.perSecond)}/min`),
+          alert: ({ context }) => {
+            const errorsPerMinute = sum(context.perSecond);
+            options.print(`[ALERT] Error rate: ${errorsPerMinute}/min — threshold exceeded!`);
+            options.onAlert?.({
+              at: ctx.clock.now(),
+              kind: 'alert',
+              errorsPerMinute,
+              threshold: context.threshold,
+            });
+          },
+          clear: ({ context }) => {
+            const errorsPerMinute = sum(context.perSecond);
+            options.print(`[alerter] error rate back to ${errorsPerMinute}/min`);
+            options.onAlert?.({
+              at: ctx.clock.now(),
+              kind: 'clear',
+              errorsPerMinute,
+              threshold: context.threshold,
+            });
+          },
         },
       });
     },

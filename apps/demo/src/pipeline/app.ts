@@ -1,5 +1,5 @@
 /**
- * Seed 001's event pipeline, made of supervised actors:
+ * The pipeline scenario: an event pipeline made of supervised actors:
  *
  *   source ──(backpressured)──> bus: Topic<BusEvent>
  *     bus ──lag──> decoder        decodes each block's transactions
@@ -10,11 +10,17 @@
  *
  * When the executor is slow, its queue fills, the detector waits, the bus waits for the
  * detector, and the source waits for the bus: the producer slows down, nothing is dropped.
+ *
+ * To end without losing blocks in flight, stop the source ({@link PipelineApp.stopSource}),
+ * wait for {@link PipelineApp.drained}, then shut down: the executor drains its queue then.
+ * (Shutting down at once stops the detector before the bus, and the blocks the bus still
+ * holds for it become dead letters, reason `stopped`.)
  */
-import { Topic, type TopicMessage, topic } from '@troupe/actors';
+import { Topic, type TopicMessage, type TopicStats, topic } from '@troupe/actors';
 import {
   type ActorRef,
   type ActorSystem,
+  type ActorTreeNode,
   type Behavior,
   receive,
   supervisor,
@@ -50,6 +56,13 @@ export interface PipelineApp {
   readonly prices: WatchReceiver<number>;
   readonly executor: ActorRef<Opportunity>;
   readonly bus: ActorRef<TopicMessage<BusEvent>>;
+  /** The source makes no more blocks (the one it is sending still goes out). */
+  stopSource(): void;
+  /**
+   * After {@link stopSource}: whether every block the source made is on the bus and every
+   * subscriber of the bus has received and handled each one (mailboxes empty).
+   */
+  drained(): boolean;
 }
 
 const EXECUTOR_CAPACITY = 4;
@@ -66,6 +79,7 @@ export function startPipeline(system: ActorSystem, options: PipelineOptions = {}
     opportunities: 0,
     executed: 0,
   };
+  let producing = true;
   const [priceTx, prices] = watch(2000);
   const random = seededRandom(options.seed ?? 7);
   const find = <M extends { type: string }>(path: string) => system.lookup(path) as unknown as ActorRef<M>;
@@ -95,6 +109,7 @@ export function startPipeline(system: ActorSystem, options: PipelineOptions = {}
   const source = receive<null, { type: 'Next' }>(
     null,
     (s, _m, ctx) => {
+      if (!producing) return s;
       const block: BusEvent = { type: 'NewBlock', number: ++stats.blocks, txs: 1 + Math.floor(random() * 4) };
       if (!bus().trySend(block).ok) {
         stats.sourceWaits++;
@@ -181,7 +196,35 @@ export function startPipeline(system: ActorSystem, options: PipelineOptions = {}
     get bus() {
       return bus();
     },
+    stopSource() {
+      producing = false;
+    },
+    drained() {
+      if (producing) return false;
+      const tree = system.tree();
+      const node = (path: string) => findNode(tree, path);
+      const idle = (path: string) => {
+        const n = node(path);
+        return n !== undefined && n.mailboxDepth === 0 && n.inFlight === 0;
+      };
+      const busNode = node('/user/pipeline/bus');
+      const details = busNode?.details as TopicStats | undefined;
+      if (busNode === undefined || details === undefined || !idle(busNode.path)) return false;
+      if (!idle('/user/pipeline/source') || details.published !== stats.blocks) return false;
+      return details.subscriptions.every(
+        (sub) => sub.delivered + sub.missed === details.published && idle(sub.subscriber),
+      );
+    },
   };
+}
+
+function findNode(node: ActorTreeNode, path: string): ActorTreeNode | undefined {
+  if (node.path === path) return node;
+  for (const child of node.children) {
+    const found = findNode(child, path);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** One line of the 1 s report. */

@@ -1,97 +1,25 @@
 /**
  * The demo's live page: one self-contained HTML document (inline CSS and JS, no external
  * resources). It listens to `/events` (Server-Sent Events, one JSON snapshot per message) and
- * draws the metric charts (inline SVG), the supervision tree and the recent dead letters.
+ * draws the metric charts (inline SVG), the supervision tree, the Alerter's state and recent
+ * alerts, and the recent dead letters. A banner says when the app is down (restarting).
+ *
+ * **Layout.** Fits from 760 px wide up: the header and controls wrap, the charts reflow, and
+ * only the tree (wide rows) scrolls inside its own box.
  * Buttons post to `/api/crash`, `/api/slow` and `/api/flood`.
  *
  * Every value the page shows from a snapshot goes in through `textContent` or an attribute,
  * never through `innerHTML`: dead-letter previews are arbitrary text.
  *
  * Stable `data-testid`s (for the browser test and for anyone scripting the page):
- * `status`, `charts`, `<metric>-latest` (requests, latency, db, errors, missed), `<metric>-chart`,
+ * `status`, `health`, `charts`, `<metric>-latest` (requests, latency, db, errors, missed), `<metric>-chart`,
+ * `<metric>-scale`, `kind-<path>`, `state-<path>` (a machine's state), `alerter-state`, `alerts`,
  * `tree`, `node-<path>`, `status-<path>`, `restarts-<path>`, `mailbox-<path>`, `dropped-<path>`,
  * `delivered-<subscriber path>`, `missed-<subscriber path>`, `crash-<path>`, `slow-<path>`,
  * `flood`, `action-result`, `dead-letters`, `dead-letters-total`.
  */
 import { createHash } from 'node:crypto';
-
-const STYLE = `
-:root {
-  --bg: #f6f7f9; --card: #ffffff; --ink: #1b1f24; --muted: #5b6470; --line: #d9dde3;
-  --accent: #1f5fbf; --ok: #1d7a3a; --warn: #a15c00; --bad: #b3261e;
-  --mono: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-}
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--ink);
-  font: 14px/1.45 system-ui, "DejaVu Sans", "Segoe UI", sans-serif; }
-header { display: flex; align-items: baseline; gap: 16px; flex-wrap: wrap;
-  padding: 14px 24px; background: var(--card); border-bottom: 1px solid var(--line); }
-header h1 { font-size: 18px; margin: 0; }
-header p { margin: 0; color: var(--muted); }
-#status { margin-left: auto; font-weight: 600; }
-#status[data-state="live"] { color: var(--ok); }
-#status[data-state="down"] { color: var(--bad); }
-main { padding: 16px 24px 32px; display: grid; grid-template-columns: minmax(0, 1fr); gap: 16px; max-width: 1280px; }
-section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
-section > h2 { font-size: 15px; margin: 0 0 10px; display: flex; align-items: center; gap: 12px; }
-section > h2 .hint { font-weight: 400; color: var(--muted); font-size: 13px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(210px, 1fr)); gap: 12px; }
-figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px 6px; }
-figcaption { display: flex; justify-content: space-between; align-items: baseline; color: var(--muted); }
-figcaption output { font: 600 20px var(--mono); color: var(--ink); }
-figcaption output small { font-size: 12px; font-weight: 400; color: var(--muted); }
-svg.chart { display: block; width: 100%; height: 64px; margin-top: 4px; overflow: visible; }
-svg.chart .grid { stroke: var(--line); stroke-width: 1; }
-svg.chart .area { stroke: none; opacity: 0.12; }
-svg.chart .line { fill: none; stroke-width: 1.75; stroke-linejoin: round; }
-svg.chart .dot { stroke-width: 6; stroke-linecap: round; }
-
-.axis { display: flex; justify-content: space-between; font: 11px var(--mono); color: var(--muted); }
-.scroll { overflow-x: auto; }
-/* The tree: nested lists whose rows share one column grid (the name column shrinks as it nests). */
-.tree, .tree ul { list-style: none; margin: 0; padding: 0; font-family: var(--mono); font-size: 13px; }
-.tree ul { margin-left: 9px; padding-left: 12px; border-left: 1px dashed #c3c9d2; }
-.row { --depth: 0; display: grid; align-items: center; column-gap: 8px; padding: 3px 6px; border-radius: 4px;
-  grid-template-columns: calc(230px - var(--depth) * 22px) 92px 96px repeat(4, 78px) minmax(170px, 1fr); }
-@media (max-width: 1000px) {
-  .row { column-gap: 6px;
-    grid-template-columns: calc(144px - var(--depth) * 22px) 82px 80px repeat(4, 56px) minmax(140px, 1fr); }
-  .row.head { font-size: 11px; }
-}
-.tree .row:hover { background: #f0f3f7; }
-.row.head { font: 600 12px system-ui, "DejaVu Sans", sans-serif; color: var(--muted);
-  border-bottom: 1px solid var(--line); border-radius: 0; margin-bottom: 4px; }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-.name { font-weight: 700; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.badge { justify-self: start; font-size: 11px; padding: 0 7px; border-radius: 9px; border: 1px solid var(--line);
-  color: var(--muted); }
-.st-running { color: var(--ok); border-color: #a9d5b6; }
-.st-suspended { color: var(--warn); border-color: #e5c48f; }
-.st-stopping, .st-stopped { color: var(--bad); border-color: #e3a9a5; }
-.num.hot { color: var(--bad); font-weight: 700; }
-.actions { display: flex; gap: 6px; justify-content: flex-end; }
-button { font: 12px system-ui, "DejaVu Sans", sans-serif; padding: 3px 10px; border-radius: 5px;
-  border: 1px solid #b7bec8; background: #fff; color: var(--ink); cursor: pointer; }
-button:hover { background: #eef2f7; }
-button:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
-button.danger { border-color: #e3a9a5; color: var(--bad); }
-button[aria-pressed="true"] { background: #fff4e0; border-color: #e5c48f; color: var(--warn); }
-.tree ul.subs { margin: 0 0 4px 9px; padding: 0 0 0 12px; border-left: 1px dashed #c3c9d2; color: var(--muted);
-  font-size: 12px; }
-.subs b { color: var(--ink); font-weight: 600; }
-.controls { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 8px; }
-#result { color: var(--muted); font-size: 13px; }
-#result[data-ok="false"] { color: var(--bad); }
-table { width: 100%; border-collapse: collapse; font-size: 12px; }
-th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { color: var(--muted); font-weight: 600; }
-td.msg { font-family: var(--mono); max-width: 0; width: 55%; overflow: hidden; text-overflow: ellipsis;
-  white-space: nowrap; }
-td.count { text-align: right; font-variant-numeric: tabular-nums; }
-.dl { max-height: 320px; overflow: auto; }
-.empty { color: var(--muted); font-style: italic; }
-.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
-`;
+import { STYLE } from './page-style.js';
 
 // Plain ES2020 for the browser. No template literals here: this text sits inside one.
 const SCRIPT = `
@@ -101,9 +29,11 @@ var CHARTS = [
   { key: 'latency', label: 'Avg latency', unit: 'ms', color: '#7a3fb0', pick: function (s) { return s.avgLatencyMs; } },
   { key: 'db', label: 'DB queries / s', unit: '', color: '#1d7a3a', pick: function (s) { return s.dbQueries; } },
   { key: 'errors', label: 'Errors / s', unit: '', color: '#b3261e', pick: function (s) { return s.errors; } },
-  { key: 'missed', label: 'Missed (lagging)', unit: '', color: '#a15c00', pick: function (s) { return s.missed; } }
+  { key: 'missed', label: 'Missed / s (all subscribers)', unit: '', color: '#a15c00', pick: function (s) { return s.missedAll; } }
 ];
-var SLOTS = 60, W = 300, H = 64, SVG = 'http://www.w3.org/2000/svg';
+// The y scale follows the last RECENT points: after a spike it comes back within RECENT seconds
+// (older, taller points are clipped at the top) instead of flattening the chart for a minute.
+var SLOTS = 60, RECENT = 15, W = 300, H = 64, SVG = 'http://www.w3.org/2000/svg';
 var slowed = new Set();
 var treeKey = '';
 var cells = new Map();
@@ -136,7 +66,7 @@ function buildCharts() {
     // The newest point, as a dot (also what shows while there is only one).
     var dot = svg('line', { class: 'dot', stroke: c.color, 'vector-effect': 'non-scaling-stroke', visibility: 'hidden' });
     chart.append(area, line, dot);
-    var max = el('span', {}, []);
+    var max = el('span', { 'data-testid': c.key + '-scale' }, []);
     var fig = el('figure', {}, [el('figcaption', {}, [el('span', {}, [c.label]), out]), chart,
       el('div', { class: 'axis', 'aria-hidden': 'true' }, [max, el('span', {}, ['now'])])]);
     box.append(fig);
@@ -150,12 +80,16 @@ function drawCharts(summaries) {
     var values = recent.map(c.pick);
     var last = values.length ? values[values.length - 1] : undefined;
     setText(ch.out, last === undefined ? '-' : fmt(last) + (c.unit ? ' ' + c.unit : ''));
-    var top = Math.max(1, Math.max.apply(null, values.concat([0])) * 1.15);
-    setText(ch.max, values.length ? 'max ' + fmt(Math.max.apply(null, values)) + (c.unit ? ' ' + c.unit : '') : 'waiting for data');
+    var recentMax = Math.max.apply(null, values.slice(-RECENT).concat([0]));
+    var windowMax = Math.max.apply(null, values.concat([0]));
+    var top = Math.max(1, recentMax * 1.15);
+    var unit = c.unit ? ' ' + c.unit : '';
+    setText(ch.max, !values.length ? 'waiting for data'
+      : 'scale ' + fmt(Math.round(top)) + unit + (windowMax > top ? ' \u00b7 peak ' + fmt(windowMax) + unit + ' clipped' : ''));
     var step = W / (SLOTS - 1);
     var pts = values.map(function (v, i) {
       var x = W - (values.length - 1 - i) * step;
-      var y = H - 2 - (v / top) * (H - 6);
+      var y = H - 2 - (Math.min(v, top) / top) * (H - 6);
       return x.toFixed(1) + ',' + y.toFixed(1);
     });
     ch.line.setAttribute('points', pts.join(' '));
@@ -173,6 +107,18 @@ function drawCharts(summaries) {
 // ---- supervision tree ----
 function flatten(node, out) { out.push(node.path); node.children.forEach(function (c) { flatten(c, out); }); return out; }
 function num(testid) { return el('span', { class: 'num', 'data-testid': testid }, ['0']); }
+// What a node is, for the kind column: the runtime's guardian and the demo's keeper are not workers.
+function role(node, workers) {
+  if (node.path === '/user') return 'guardian';
+  if (node.path === '/user/keeper') return 'keeper';
+  if (node.details && node.details.type === 'TopicStats') return 'topic';
+  if (node.kind === 'supervisor') return 'supervisor';
+  return workers.indexOf(node.path) >= 0 ? 'worker' : node.kind;
+}
+function machineState(node) {
+  var s = node.details && node.details.state;
+  return typeof s === 'string' ? s : null;
+}
 function buildNode(node, workers, depth) {
   var status = el('span', { class: 'badge', 'data-testid': 'status-' + node.path }, [node.status]);
   var restarts = num('restarts-' + node.path);
@@ -180,9 +126,10 @@ function buildNode(node, workers, depth) {
   var dropped = num('dropped-' + node.path);
   var processed = num('processed-' + node.path);
   var actions = el('span', { class: 'actions' }, []);
+  var state = el('span', { class: 'machine', 'data-testid': 'state-' + node.path }, []);
   var row = el('div', { class: 'row' }, [
-    el('span', { class: 'name', title: node.path }, [node.name]),
-    el('span', { class: 'badge' }, [node.kind]),
+    el('span', { class: 'name', title: node.path }, [node.name, ' ', state]),
+    el('span', { class: 'badge', 'data-testid': 'kind-' + node.path }, [role(node, workers)]),
     status, restarts, mailbox, dropped, processed, actions
   ]);
   row.style.setProperty('--depth', String(depth));
@@ -202,7 +149,7 @@ function buildNode(node, workers, depth) {
     subs = el('ul', { class: 'subs', 'aria-label': node.name + ' subscriptions' }, []);
     li.append(subs);
   }
-  cells.set(node.path, { status: status, restarts: restarts, mailbox: mailbox,
+  cells.set(node.path, { state: state, status: status, restarts: restarts, mailbox: mailbox,
     dropped: dropped, processed: processed, subs: subs });
   if (node.children.length) {
     var ul = el('ul', {}, []);
@@ -214,6 +161,8 @@ function buildNode(node, workers, depth) {
 function updateNode(node) {
   var c = cells.get(node.path);
   if (c) {
+    var ms = machineState(node);
+    setText(c.state, ms === null ? '' : ms);
     setText(c.status, node.status);
     c.status.className = 'badge st-' + node.status;
     setText(c.restarts, fmt(node.restarts));
@@ -244,6 +193,39 @@ function drawTree(tree, workers) {
     root.replaceChildren(buildNode(tree, workers, 0));
   }
   updateNode(tree);
+}
+
+// ---- health and alerts ----
+function drawHealth(health) {
+  var box = document.getElementById('health');
+  if (!health || health.state === 'running') { box.hidden = true; return; }
+  box.hidden = false;
+  setText(box, 'The metrics app is down: its supervisor gave up' +
+    (health.lastError ? ' (' + health.lastError + ')' : '') + '. The keeper starts it again' +
+    (typeof health.restartInMs === 'number' ? ' in ' + health.restartInMs / 1000 + ' s' : ' shortly') +
+    ' (' + fmt(health.escalations) + ' time(s) so far). Buttons answer 503 meanwhile.');
+}
+function findNode(node, path) {
+  if (node.path === path) return node;
+  for (var i = 0; i < node.children.length; i++) {
+    var found = findNode(node.children[i], path);
+    if (found) return found;
+  }
+  return null;
+}
+function drawAlerts(alerts, now, tree) {
+  var alerter = findNode(tree, '/user/metrics-app/subscribers/alerter');
+  var state = alerter ? machineState(alerter) || alerter.status : 'not running';
+  var st = document.getElementById('alerter-state');
+  st.setAttribute('data-state', state);
+  setText(st, state);
+  var list = document.getElementById('alerts');
+  if (!alerts.length) { list.replaceChildren(el('li', { class: 'empty' }, ['no alerts yet'])); return; }
+  list.replaceChildren.apply(list, alerts.slice().reverse().map(function (a) {
+    var ago = Math.max(0, Math.round((now - a.at) / 1000));
+    return el('li', { class: a.kind }, [el('b', {}, [a.kind === 'alert' ? 'ALERT' : 'back to normal']),
+      ' error rate ' + fmt(a.errorsPerMinute) + '/min (threshold ' + fmt(a.threshold) + '), ' + ago + ' s ago']);
+  }));
 }
 
 // ---- dead letters ----
@@ -313,7 +295,9 @@ source.addEventListener('snapshot', function (event) {
   var snap = JSON.parse(event.data);
   setStatus('live', '\\u25cf live');
   drawCharts(snap.summaries);
+  drawHealth(snap.health);
   drawTree(snap.tree, snap.workers);
+  drawAlerts(snap.alerts || [], snap.now, snap.tree);
   drawDeadLetters(snap.deadLetters, snap.deadLettersTotal);
 });
 `;
@@ -324,6 +308,7 @@ const BODY = `
   <p>publishers &rarr; metrics topic &rarr; dashboard, logger, alerter &mdash; each supervised</p>
   <span id="status" data-testid="status" role="status" data-state="connecting">connecting&hellip;</span>
 </header>
+<div id="health" data-testid="health" role="alert" hidden></div>
 <main>
   <section aria-labelledby="charts-title">
     <h2 id="charts-title">Metrics <span class="hint">one point per dashboard summary (1 s), last 60 s</span></h2>
@@ -341,6 +326,11 @@ const BODY = `
         <span class="num">processed</span><span></span></div>
       <ul id="tree" class="tree" data-testid="tree" aria-label="Supervision tree"></ul>
     </div>
+  </section>
+  <section aria-labelledby="alerts-title">
+    <h2 id="alerts-title">Alerts <span class="hint">alerter: <span id="alerter-state" data-testid="alerter-state">-</span>,
+      when errors in the last minute pass the threshold</span></h2>
+    <ul id="alerts" class="alerts" data-testid="alerts"><li class="empty">no alerts yet</li></ul>
   </section>
   <section aria-labelledby="dl-title">
     <h2 id="dl-title">Recent dead letters <span id="dl-total" class="hint" data-testid="dead-letters-total"></span></h2>

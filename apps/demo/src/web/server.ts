@@ -5,7 +5,8 @@
  *   GET  /            the page (web/page.ts)
  *   GET  /events      text/event-stream: a `snapshot` event on connect, every 500 ms, and at
  *                     each new dashboard summary
- *   GET  /metrics     Prometheus text format, per-actor counters read from `system.tree()`
+ *   GET  /metrics     Prometheus text format: per-actor and per-topic counters read from
+ *                     `system.tree()`, the workers' handler times, and Node's process metrics
  *   POST /api/crash   { path }        application/json, at most 4 KiB
  *   POST /api/slow    { path, ms }
  *   POST /api/flood   { count }
@@ -15,8 +16,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ActorSystem, ActorTreeNode, Logger } from '@troupe/runtime';
-import { Counter, Gauge, Registry } from 'prom-client';
 import type { CommandResult, DashboardApp } from '../dashboard/app.js';
+import { actorMetrics } from './metrics.js';
 import { PAGE_CSP, PAGE_HTML } from './page.js';
 
 export interface WebServerOptions {
@@ -44,11 +45,15 @@ export interface Snapshot {
   readonly tree: ActorTreeNode;
   /** The last 60 summaries, oldest first. */
   readonly summaries: DashboardApp['summaries'];
+  /** The Alerter's last alerts and all-clears, oldest first. */
+  readonly alerts: DashboardApp['alerts'];
   /** The last 20 dead letters, oldest first. */
   readonly deadLetters: DashboardApp['deadLetters'];
   /** Every dead letter since the system started. */
   readonly deadLettersTotal: number;
   readonly workers: DashboardApp['workers'];
+  /** The system clock's `now()` when the snapshot was taken (the scale of `at` in summaries and alerts). */
+  readonly now: number;
   /** Whether the app is up, or restarting after its supervisor gave up. */
   readonly health: ReturnType<DashboardApp['health']>;
 }
@@ -83,6 +88,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   if (!(intervalMs > 0)) throw new RangeError(`snapshotIntervalMs must be > 0; got ${intervalMs}`);
 
   const metrics = actorMetrics(system, app);
+  const unobserve = metrics.observeHandlerTimes();
   const streams = new Set<ServerResponse>();
   let timer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -91,10 +97,12 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const value: Snapshot = {
       tree: system.tree(),
       summaries: app.summaries.slice(-SUMMARIES_SENT),
+      alerts: app.alerts,
       deadLetters: app.deadLetters.slice(-DEAD_LETTERS_SENT),
       deadLettersTotal: system.deadLetters,
       workers: app.workers,
       health: app.health(),
+      now: system.clock.now(),
     };
     try {
       return `event: snapshot\ndata: ${JSON.stringify(value)}\n\n`;
@@ -201,6 +209,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     });
   } catch (error) {
     unsubscribe();
+    unobserve();
     throw error;
   }
   server.on('error', (error) => log.error({ err: error }, 'web: server error'));
@@ -216,6 +225,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     close() {
       closing ??= (async () => {
         unsubscribe();
+        unobserve();
         if (timer !== undefined) clearInterval(timer);
         timer = undefined;
         const ended = [...streams].map(endStream);
@@ -303,130 +313,4 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new HttpError(400, 'body must be a JSON object');
   return body as Record<string, unknown>;
-}
-
-/**
- * A dedicated registry whose metrics are read from `system.tree()` at scrape time (collect
- * callbacks). `scrape()` walks the tree once and shares it among every metric's collect.
- */
-function actorMetrics(
-  system: ActorSystem,
-  app: DashboardApp,
-): { contentType: string; scrape(): Promise<string> } {
-  const registry = new Registry();
-  let current: ActorTreeNode[] | undefined;
-  const nodes = (): ActorTreeNode[] => current ?? flatten(system.tree(), []);
-  const perActor = (
-    name: string,
-    help: string,
-    pick: (node: ActorTreeNode) => number,
-    kind: 'counter' | 'gauge' = 'counter',
-  ) => {
-    const config = { name, help, labelNames: ['path'] as const, registers: [registry] };
-    if (kind === 'gauge') {
-      new Gauge({
-        ...config,
-        collect() {
-          this.reset();
-          for (const node of nodes()) this.set({ path: node.path }, pick(node));
-        },
-      });
-    } else {
-      new Counter({
-        ...config,
-        collect() {
-          this.reset();
-          for (const node of nodes()) this.inc({ path: node.path }, pick(node));
-        },
-      });
-    }
-  };
-  perActor('troupe_actor_received_total', 'Messages that entered the actor’s mailbox.', (n) => n.received);
-  perActor('troupe_actor_processed_total', 'Messages the actor handled.', (n) => n.processed);
-  perActor('troupe_actor_failed_total', 'Messages whose handling threw.', (n) => n.failed);
-  perActor('troupe_actor_unhandled_total', 'Messages the behaviour did not handle.', (n) => n.unhandled);
-  perActor(
-    'troupe_actor_dropped_total',
-    'Messages dropped by the mailbox policy or refused at a full mailbox.',
-    (n) => n.dropped,
-  );
-  perActor('troupe_actor_restarts_total', 'Restarts by the actor’s supervisor.', (n) => n.restarts);
-  perActor('troupe_actor_mailbox_depth', 'Messages queued now.', (n) => n.mailboxDepth, 'gauge');
-
-  const perSubscription = (name: string, help: string, pick: (s: Subscription) => number) =>
-    new Counter({
-      name,
-      help,
-      labelNames: ['topic', 'subscriber'] as const,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const node of nodes())
-          for (const sub of subscriptions(node.details))
-            this.inc({ topic: node.path, subscriber: sub.subscriber }, pick(sub));
-      },
-    });
-  perSubscription(
-    'troupe_topic_delivered_total',
-    'Events a topic delivered to a subscriber.',
-    (s) => s.delivered,
-  );
-  perSubscription('troupe_topic_missed_total', 'Events a lagging subscriber missed.', (s) => s.missed);
-
-  new Counter({
-    name: 'troupe_dead_letters_total',
-    help: 'Messages that could not be delivered (dead letters), since the system started.',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(system.deadLetters);
-    },
-  });
-  new Counter({
-    name: 'troupe_demo_app_escalations_total',
-    help: 'Times the metrics app’s top supervisor gave up (the keeper then started it again).',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(app.health().escalations);
-    },
-  });
-  return {
-    contentType: registry.contentType,
-    async scrape() {
-      current = flatten(system.tree(), []);
-      try {
-        return await registry.metrics();
-      } finally {
-        current = undefined;
-      }
-    },
-  };
-}
-
-function flatten(node: ActorTreeNode, out: ActorTreeNode[]): ActorTreeNode[] {
-  out.push(node);
-  for (const child of node.children) flatten(child, out);
-  return out;
-}
-
-interface Subscription {
-  readonly subscriber: string;
-  readonly delivered: number;
-  readonly missed: number;
-}
-
-/** A topic's subscriptions from a tree node's `details` (TopicStats); none for other actors. */
-function subscriptions(details: unknown): readonly Subscription[] {
-  if (typeof details !== 'object' || details === null) return [];
-  const subs = (details as { subscriptions?: unknown }).subscriptions;
-  if (!Array.isArray(subs)) return [];
-  return subs.filter(
-    (s): s is Subscription =>
-      typeof s === 'object' &&
-      s !== null &&
-      typeof (s as Subscription).subscriber === 'string' &&
-      typeof (s as Subscription).delivered === 'number' &&
-      typeof (s as Subscription).missed === 'number',
-  );
 }
