@@ -13,7 +13,8 @@ const MEANING: Record<DeadLetter['reason'], string> = {
   lateReply: 'a reply to an ask that had already timed out',
   shutdown: 'still queued when shutdown stopped its actor hard',
   failed: 'its handler threw',
-  invalid: 'not a message (no string type)',
+  invalid: 'not a message (no string type), or bytes from another node that do not decode',
+  unreachable: 'for an actor on a cluster node that is down, unknown or unreachable',
 };
 
 /** Counts `system`'s dead letters from now on, by reason and recipient. */
