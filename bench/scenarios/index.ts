@@ -3,6 +3,7 @@
  * `Scenario` and append it here.
  */
 import type { Scenario } from '../scenario.js';
+import { r1RemoteTell, r2RemoteAsk } from './r-cluster.js';
 import { s1Mpsc } from './s1-mpsc.js';
 import { s1bBroadcast } from './s1b-broadcast.js';
 import { s2ActorTell } from './s2-actor-tell.js';
@@ -23,6 +24,8 @@ export const scenarios: readonly Scenario[] = [
   s5Spawn,
   s6Restarts,
   s6qRestartsQueued,
+  r1RemoteTell,
+  r2RemoteAsk,
 ];
 
 /** The scenario with this id (case-insensitive), or undefined. */

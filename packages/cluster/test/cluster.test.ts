@@ -279,6 +279,34 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     expect(b.node.members()).toContain('a');
   });
 
+  it('a full link follows its overflow policy: under block a tell is a mailboxFull dead letter, trySend says full', async () => {
+    const cluster = `c${++clusterN}`;
+    const a = await start('a', cluster, { link: { capacity: 10 } });
+    const b = await start('b', cluster);
+    await waitFor(() => a.node.members().includes('b') && b.node.members().includes('a'), 'a and b up');
+    let counted = 0;
+    const counter = b.system.spawn(
+      receive<null, Message>(null, (s) => {
+        counted++;
+        return s;
+      }),
+    );
+    const remote = a.node.refFor<Message>(b.node.addressOf(counter));
+    for (let i = 0; i < 100; i++) remote.tell({ type: 'n' }); // one turn: the link holds 10
+    expect(remote.trySend({ type: 'n' })).toMatchObject({ ok: false, reason: 'full' });
+    expect(deadLetters(a).filter((d) => d.reason === 'mailboxFull')).toHaveLength(90);
+    await waitFor(() => counted === 10, 'the 10 the link held arrive');
+    expect(a.node.stats().peers[0]).toMatchObject({ node: 'b', sent: 10, undeliverable: 90 });
+  });
+
+  it('system.shutdown() leaves the cluster: peers see NodeLeft at once, not after the detector', async () => {
+    const [a, b] = await pair();
+    await b.system.shutdown();
+    expect(b.node.connected).toBe(false);
+    await waitFor(() => a.events.some((e) => e.type === 'NodeLeft' && e.node === 'b'), 'NodeLeft on a');
+    expect(a.events.some((e) => e.type === 'NodeDown')).toBe(false); // the goodbye came before the detector's verdict
+  });
+
   it('two clusters on one server never see each other', async () => {
     const x = await start('a', 'left');
     const y = await start('b', 'right');

@@ -1,0 +1,96 @@
+/**
+ * Node B of the cluster benchmarks (R1, R2), in its own process: `troupe` joins the cluster and
+ * serves a counter and an echo actor; `raw` does the same work with plain nats.js subscriptions.
+ * Prints `ready` on stdout once it serves.
+ *
+ *   node --import tsx --conditions=@troupe/source bench/cluster/peer.ts <troupe|raw> <nats url>
+ */
+import { connect } from '@nats-io/transport-node';
+import { joinCluster, serviceKey } from '@troupe/cluster';
+import { type ActorRef, ActorSystem, type Message, receive } from '@troupe/runtime';
+
+export type CounterMsg =
+  | { type: 'start'; expect: number; replyTo: ActorRef<Message> }
+  | { type: 'n'; n: number };
+export type EchoMsg = { type: 'ping'; n: number; replyTo: ActorRef<{ type: 'pong'; n: number }> };
+export const COUNTER = serviceKey<CounterMsg>('bench-counter');
+export const ECHO = serviceKey<EchoMsg>('bench-echo');
+export const SLOW = serviceKey<{ type: 'n'; n: number }>('bench-slow');
+
+async function troupe(url: string): Promise<void> {
+  const system = ActorSystem.start({ name: 'b' });
+  const node = await joinCluster(system, { servers: url, cluster: 'bench', node: 'b' });
+  let count = 0;
+  let expect = -1;
+  let replyTo: ActorRef<Message> | null = null;
+  const counter = system.spawn(
+    receive<null, CounterMsg>(null, (s, m) => {
+      if (m.type === 'start') {
+        count = 0;
+        expect = m.expect;
+        replyTo = m.replyTo;
+      } else if (++count === expect) replyTo?.tell({ type: 'done' });
+      return s;
+    }),
+    { name: 'counter', mailbox: { capacity: 65_536 } },
+  );
+  const echo = system.spawn(
+    receive<null, EchoMsg>(null, (s, m) => {
+      m.replyTo.tell({ type: 'pong', n: m.n });
+      return s;
+    }),
+    { name: 'echo' },
+  );
+  node.register(COUNTER, counter);
+  node.register(ECHO, echo);
+}
+
+/** R3's node B: a consumer that takes 1 ms per message behind a 64-slot mailbox; prints its memory each second. */
+async function slow(url: string): Promise<void> {
+  const system = ActorSystem.start({ name: 'b' });
+  const node = await joinCluster(system, { servers: url, cluster: 'bench', node: 'b' });
+  let handled = 0;
+  const consumer = system.spawn(
+    receive<null, { type: 'n'; n: number }>(null, async (s) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      handled++;
+      return s;
+    }),
+    { name: 'slow', mailbox: { capacity: 64 } },
+  );
+  node.register(SLOW, consumer);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stdout.write(`${JSON.stringify({ handled, heapUsed: m.heapUsed, rss: m.rss })}\n`);
+  }, 1000).unref();
+  setInterval(() => {}, 1 << 30); // keep running until killed
+}
+
+async function raw(url: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  let count = 0;
+  let expect = -1;
+  nc.subscribe('bench.r1.start', {
+    callback: (_e, m) => {
+      count = 0;
+      expect = Number(m.string());
+    },
+  });
+  nc.subscribe('bench.r1', {
+    callback: (_e, m) => {
+      const message = m.json<{ type: string; n: number }>(); // the same decoding work as Troupe's
+      if (message.type === 'n' && ++count === expect) nc.publish('bench.r1.done', String(count));
+    },
+  });
+  nc.subscribe('bench.r2', {
+    callback: (_e, m) => {
+      const ping = m.json<{ type: string; n: number }>();
+      m.respond(JSON.stringify({ type: 'pong', n: ping.n }));
+    },
+  });
+  await nc.flush();
+}
+
+const [mode, url = ''] = process.argv.slice(2);
+await (mode === 'troupe' ? troupe(url) : mode === 'slow' ? slow(url) : raw(url));
+process.stdout.write('ready\n');
