@@ -8,18 +8,14 @@ import { connect } from '@nats-io/transport-node';
 import {
   type ActorRef,
   type ActorStopped,
-  ActorStoppedError,
   type ActorSystem,
   type AskOptions,
   type DeadLetterReason,
   type ExitReason,
-  FOREIGN_REF,
-  type ForeignRef,
   type ForeignWatcher,
   formatAddress,
   type Message,
   MessageDroppedError,
-  parseAddress,
   type TrySendResult,
   type WaitOptions,
 } from '@troupe/runtime';
@@ -31,8 +27,9 @@ import { Inbound, type InboundHost } from './inbound.js';
 import { Link, type LinkHost } from './link.js';
 import { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type HeartbeatKind } from './membership.js';
 import { type JoinOptions, type ResolvedJoinOptions, validateJoinOptions } from './options.js';
+import { RefTable } from './refs.js';
 import { Registry } from './registry.js';
-import { RemoteRef, type RemoteTransport } from './remote-ref.js';
+import type { RemoteRef, RemoteTransport } from './remote-ref.js';
 import { Replies } from './replies.js';
 import type { ServiceKey } from './service-key.js';
 import { type ClusterStats, newCounters, type PeerCounters, type PeerStats } from './stats.js';
@@ -106,14 +103,10 @@ export class ClusterNode {
   private readonly peers = new Map<string, Peer>();
   private readonly counters = new Map<string, PeerCounters>();
   private readonly inbounds = new Map<string, Inbound>();
-  private readonly interned = new Map<string, WeakRef<RemoteRef<Message>>>();
-  private readonly finalizer = new FinalizationRegistry<string>((address) => {
-    if (this.interned.get(address)?.deref() === undefined) this.interned.delete(address);
-  });
   private readonly watching = new Map<string, Watched>();
   /** `path#id` of a local actor → the peers watching it. */
   private readonly watchedBy = new Map<string, Set<string>>();
-  private readonly localCache = new Map<string, ActorRef<Message>>();
+  private readonly table: RefTable;
   private readonly replies: Replies;
   private readonly registry: Registry;
   private readonly refs: RefCodec;
@@ -143,14 +136,12 @@ export class ClusterNode {
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
     this.maxMessageBytes = Math.min(options.maxMessageBytes, this.maxPayload - 4096);
     this.replies = new Replies(system);
-    this.refs = {
-      encodeRef: (value) => this.encodeRef(value),
-      decodeRef: (address) => this.decodeRef(address),
-    };
+    this.table = new RefTable(system, options.cluster, options.node, this.replies, () => this.transport);
+    this.refs = this.table;
     this.registry = new Registry(system, this.name, incarnation, {
       publish: (body) => this.publishRaw(this.subjects.reg, body),
-      decodeRef: (address) => this.decodeRef(address),
-      addressOf: (ref) => this.encodeRef(ref) as string,
+      decodeRef: (address) => this.table.decodeRef(address),
+      addressOf: (ref) => this.table.encodeRef(ref) as string,
       isUp: (node, incarnation) => this.peerUp(node, incarnation),
     });
     this.transport = this.makeTransport();
@@ -169,7 +160,7 @@ export class ClusterNode {
       },
     };
     this.inboundHost = {
-      resolveLocal: (path, id) => this.resolveLocal(path, id),
+      resolveLocal: (path, id) => this.table.resolveLocal(path, id),
       decode: (payload) => this.codec.decode(payload, this.refs),
       deadLetter: (reason, message, recipient) =>
         this.system.deadLetter(reason, message, this.localAddress(recipient)),
@@ -226,14 +217,14 @@ export class ClusterNode {
 
   /** The cluster-wide address of a ref (local or remote), e.g. `troupe://shop@a/user/orders#…`. */
   addressOf(ref: ActorRef<Message>): string {
-    const address = this.encodeRef(ref);
+    const address = this.table.encodeRef(ref);
     if (address === undefined) throw new TypeError('addressOf: not an actor ref');
     return address;
   }
 
   /** The ref behind a cluster-wide address. Throws `TypeError` on a malformed or foreign-cluster address. */
   refFor<M extends Message>(address: string): ActorRef<M> {
-    return this.decodeRef(address) as unknown as ActorRef<M>;
+    return this.table.decodeRef(address) as unknown as ActorRef<M>;
   }
 
   /**
@@ -318,48 +309,6 @@ export class ClusterNode {
   }
 
   // ---- refs on the wire ---------------------------------------------------------------------
-
-  private encodeRef(value: object): string | undefined {
-    if (value instanceof RemoteRef) return value.address;
-    const ref = value as Partial<ActorRef<Message>>;
-    if (typeof ref.tell !== 'function' || typeof ref.path !== 'string' || typeof ref.id !== 'string')
-      return undefined;
-    if (value instanceof StoppedRef) return value.address;
-    if (this.system.owns(value)) {
-      return formatAddress({ system: this.cluster, node: this.name, path: ref.path, id: ref.id });
-    }
-    const path = this.replies.export(value as ActorRef<Message>);
-    return formatAddress({ system: this.cluster, node: this.name, path, id: path.slice(6) });
-  }
-
-  private decodeRef(address: string): ActorRef<Message> {
-    const known = this.interned.get(address)?.deref();
-    if (known !== undefined) return known;
-    const parts = parseAddress(address);
-    if (parts.system !== this.cluster)
-      throw new TypeError(`address of another cluster: ${address.slice(0, 120)}`);
-    if (parts.node === undefined || parts.id === undefined)
-      throw new TypeError(`address without a node or id: ${address.slice(0, 120)}`);
-    if (parts.node === this.name) {
-      const local = this.resolveLocal(parts.path, parts.id);
-      return typeof local === 'string' ? new StoppedRef(this.system, address) : local;
-    }
-    const ref = new RemoteRef<Message>(this.transport, address, parts.node, parts.path, parts.id);
-    this.interned.set(address, new WeakRef(ref));
-    this.finalizer.register(ref, address);
-    return ref;
-  }
-
-  private resolveLocal(path: string, id: string): ActorRef<Message> | 'lateReply' | 'stopped' {
-    if (path.startsWith('/temp/')) return this.replies.resolve(path);
-    let ref = this.localCache.get(path);
-    if (ref === undefined) {
-      ref = this.system.lookup(path);
-      if (ref === undefined) return 'stopped';
-      this.localCache.set(path, ref);
-    }
-    return ref.id === id ? ref : 'stopped';
-  }
 
   private localAddress(path: string): string {
     return `troupe://${this.cluster}@${this.name}${path}`;
@@ -559,7 +508,7 @@ export class ClusterNode {
         return;
       case WATCH: {
         const [, path, id] = entry;
-        const target = this.resolveLocal(path, id);
+        const target = this.table.resolveLocal(path, id);
         if (typeof target === 'string') {
           this.sendControl(peerName, peerIncarnation, [
             TERMINATED,
@@ -606,8 +555,7 @@ export class ClusterNode {
   }
 
   private onLocalStopped(event: ActorStopped): void {
-    const cached = this.localCache.get(event.path);
-    if (cached !== undefined && cached.id === event.id) this.localCache.delete(event.path);
+    this.table.stopped(event.path, event.id);
     this.registry.stopped(event.path, event.id);
     const key = `${event.path}#${event.id}`;
     const nodes = this.watchedBy.get(key);
@@ -794,54 +742,6 @@ export class ClusterNode {
       for (const peer of [...this.peers.values()])
         if (peer.status === 'up') this.peerGone(peer, 'down', 0, true);
     }
-  }
-}
-
-/**
- * A ref to an actor of this node that no longer exists (decoded from an address): `tell` is a
- * `stopped` dead letter, `send`/`ask` reject with `ActorStoppedError`, a watch ends at once.
- */
-class StoppedRef implements ForeignRef<Message> {
-  readonly path: string;
-  readonly id: string;
-  readonly name: string;
-  readonly [FOREIGN_REF] = {
-    watch: (watcher: ForeignWatcher) => watcher.terminated({ type: 'shutdown' }),
-    unwatch: () => {},
-  };
-
-  constructor(
-    private readonly system: ActorSystem,
-    readonly address: string,
-  ) {
-    const parts = parseAddress(address);
-    this.path = parts.path;
-    this.id = parts.id ?? '';
-    this.name = parts.path.slice(parts.path.lastIndexOf('/') + 1);
-  }
-
-  tell(message: Message): void {
-    this.system.deadLetter('stopped', message, this.address);
-  }
-
-  trySend<T extends Message>(message: T): TrySendResult<T> {
-    return { ok: false, reason: 'closed', value: message } as TrySendResult<T>;
-  }
-
-  send(): Promise<void> {
-    return Promise.reject(new ActorStoppedError(this.path));
-  }
-
-  ask<R extends Message>(): Promise<R> {
-    return Promise.reject(new ActorStoppedError(this.path));
-  }
-
-  toString(): string {
-    return this.address;
-  }
-
-  toJSON(): { $ref: string } {
-    return { $ref: this.address };
   }
 }
 
