@@ -6,16 +6,9 @@
  *   node --import tsx --conditions=@troupe/source bench/cluster/peer.ts <troupe|raw> <nats url>
  */
 import { connect } from '@nats-io/transport-node';
-import { joinCluster, serviceKey } from '@troupe/cluster';
+import { joinCluster } from '@troupe/cluster';
 import { type ActorRef, ActorSystem, type Message, receive } from '@troupe/runtime';
-
-export type CounterMsg =
-  | { type: 'start'; expect: number; replyTo: ActorRef<Message> }
-  | { type: 'n'; n: number };
-export type EchoMsg = { type: 'ping'; n: number; replyTo: ActorRef<{ type: 'pong'; n: number }> };
-export const COUNTER = serviceKey<CounterMsg>('bench-counter');
-export const ECHO = serviceKey<EchoMsg>('bench-echo');
-export const SLOW = serviceKey<{ type: 'n'; n: number }>('bench-slow');
+import { COUNTER, type CounterMsg, ECHO, type EchoMsg, SLOW } from './keys.js';
 
 async function troupe(url: string): Promise<void> {
   const system = ActorSystem.start({ name: 'b' });
@@ -43,6 +36,21 @@ async function troupe(url: string): Promise<void> {
   );
   node.register(COUNTER, counter);
   node.register(ECHO, echo);
+  if (process.env.TROUPE_BENCH_DEBUG) {
+    setInterval(
+      () =>
+        console.error(
+          JSON.stringify({
+            count,
+            expect,
+            deadLetters: system.deadLetters,
+            peers: node.stats().peers,
+            inv: node.stats().invalidFrames,
+          }),
+        ),
+      2000,
+    ).unref();
+  }
 }
 
 /** R3's node B: a consumer that takes 1 ms per message behind a 64-slot mailbox; prints its memory each second. */
@@ -92,5 +100,8 @@ async function raw(url: string): Promise<void> {
 }
 
 const [mode, url = ''] = process.argv.slice(2);
+// The benchmark child that started us holds our stdin: when it ends (even killed), so do we.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 await (mode === 'troupe' ? troupe(url) : mode === 'slow' ? slow(url) : raw(url));
 process.stdout.write('ready\n');

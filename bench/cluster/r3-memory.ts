@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { joinCluster } from '@troupe/cluster';
 import { type ActorRef, ActorSystem } from '@troupe/runtime';
 import { startNatsServer } from '../../test/support/nats-server.js';
-import { SLOW } from './peer.js';
+import { SLOW } from './keys.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' } } });
 const seconds = Number(values.seconds);
@@ -27,7 +27,7 @@ const child = spawn(
     'slow',
     server.url,
   ],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
+  { stdio: ['pipe', 'pipe', 'inherit'] },
 );
 let peerMemory = { handled: 0, heapUsed: 0, rss: 0 };
 child.stdout.on('data', (chunk: Buffer) => {

@@ -11,7 +11,7 @@ import { type ClusterNode, joinCluster } from '@troupe/cluster';
 import { type ActorRef, ActorSystem, type Message } from '@troupe/runtime';
 import { type NatsServer, startNatsServer } from '../../test/support/nats-server.js';
 import { Laps } from '../actors.js';
-import { COUNTER, type CounterMsg, ECHO, type EchoMsg } from '../cluster/peer.js';
+import { COUNTER, type CounterMsg, ECHO, type EchoMsg } from '../cluster/keys.js';
 import type { Measurement, Scenario } from '../scenario.js';
 
 const PEER = fileURLToPath(new URL('../cluster/peer.ts', import.meta.url));
@@ -35,10 +35,11 @@ function peer(mode: 'troupe' | 'raw'): Promise<ChildProcess> {
           const child = spawn(
             process.execPath,
             ['--import', 'tsx', '--conditions=@troupe/source', PEER, mode, s.url],
-            {
-              stdio: ['ignore', 'pipe', 'inherit'],
-            },
+            // Pipes only to this child (never the harness's own): a stdin EOF tells the peer this
+            // child died, even by SIGKILL, so no orphan holds the harness's output open.
+            { stdio: ['pipe', 'pipe', 'pipe'] },
           );
+          child.stderr?.pipe(process.stderr);
           child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve(child));
           child.once('exit', (code) => reject(new Error(`peer ${mode} exited with ${code}`)));
           process.once('exit', () => child.kill('SIGKILL'));

@@ -8,7 +8,11 @@ export interface InboundHost {
   resolveLocal(path: string, id: string): ActorRef<Message> | 'lateReply' | 'stopped';
   /** Decodes a payload (refs included); throws on bytes that do not decode. */
   decode(payload: Uint8Array): unknown;
-  deadLetter(reason: 'stopped' | 'invalid' | 'lateReply', message: unknown, recipient: string): void;
+  deadLetter(
+    reason: 'stopped' | 'invalid' | 'lateReply' | 'mailboxFull',
+    message: unknown,
+    recipient: string,
+  ): void;
   ack(peer: string, peerIncarnation: string, n: number, result: AckResult): void;
   /** A control entry (ack, watch, unwatch, terminated). */
   control(peer: string, peerIncarnation: string, entry: Entry): void;
@@ -19,10 +23,11 @@ export interface InboundHost {
 
 /**
  * The inbound half of a link: frames from one incarnation of a peer, processed in order.
- * Checks sequence numbers (a gap is reported as lost), delivers tells at once, and a `send`
- * whose target mailbox is full waits for room — holding back what came after it from the same
- * peer, so per-pair order holds — then acks. What waits is bounded by `maxBacklog` message
- * entries; beyond that a message is refused (`mailboxFull` dead letter / `Dropped` ack).
+ * Checks sequence numbers (a gap is reported as lost) and delivers in order. A message (tell or
+ * send) whose target mailbox is full under `block` waits for room — holding back what came
+ * after it from the same peer, so per-pair order holds — and a send is acked once accepted.
+ * What waits is bounded by `maxBacklog` message entries; beyond that a message is refused (a
+ * `mailboxFull` dead letter here, or a `Dropped` ack for a send).
  *
  * @internal
  */
@@ -86,7 +91,7 @@ export class Inbound {
         this.counters.received++;
         this.counters.deadLettered++;
         if (e[0] === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Dropped);
-        else this.host.deadLetter('stopped', '(refused: inbound backlog full)', `${e[1]}#${e[2]}`);
+        else this.host.deadLetter('mailboxFull', this.safeDecode(e[3]), e[1]);
         return;
       }
     }
@@ -130,11 +135,11 @@ export class Inbound {
       if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Accepted);
       return;
     }
-    if (kind === TELL || r.reason !== 'full') {
-      // A tell to a full or closed mailbox, or a dropped send: the runtime's own dead letter.
+    if (r.reason !== 'full') {
+      // Closed, or dropped by the mailbox's dropping policy: the runtime's own dead letter.
       this.counters.deadLettered++;
       if (kind === TELL) {
-        if (r.reason !== 'dropped') target.tell(message as Message);
+        if (r.reason === 'closed') target.tell(message as Message);
       } else {
         this.host.ack(
           this.peer,
@@ -145,21 +150,31 @@ export class Inbound {
       }
       return;
     }
-    // A send to a full mailbox: wait for room, holding back what follows from this peer.
+    // A full mailbox (under block): wait for room, holding back what follows from this peer, so
+    // a burst from the wire waits in this bounded backlog instead of becoming dead letters.
     this.waiting = true;
-    const ackId = e[4];
+    const ackId = kind === SEND ? e[4] : -1;
     target.send(message as Message).then(
       () => {
         this.counters.delivered++;
-        this.host.ack(this.peer, this.incarnation, ackId, AckResult.Accepted);
+        if (ackId >= 0) this.host.ack(this.peer, this.incarnation, ackId, AckResult.Accepted);
         this.resume();
       },
       () => {
         this.counters.deadLettered++;
-        this.host.ack(this.peer, this.incarnation, ackId, AckResult.Stopped);
+        if (ackId >= 0) this.host.ack(this.peer, this.incarnation, ackId, AckResult.Stopped);
+        else target.tell(message as Message); // stopped meanwhile: its stopped dead letter
         this.resume();
       },
     );
+  }
+
+  private safeDecode(payload: Uint8Array): unknown {
+    try {
+      return this.host.decode(payload);
+    } catch {
+      return { bytes: payload.length };
+    }
   }
 
   private resume(): void {

@@ -299,6 +299,23 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     expect(a.node.stats().peers[0]).toMatchObject({ node: 'b', sent: 10, undeliverable: 90 });
   });
 
+  it('a burst from the wire waits for room in a full mailbox (bounded), instead of becoming dead letters', async () => {
+    const [a, b] = await pair();
+    const got: number[] = [];
+    const small = b.system.spawn(
+      receive<null, { type: 'n'; n: number }>(null, (s, m) => {
+        got.push(m.n);
+        return s;
+      }),
+      { mailbox: { capacity: 16 } },
+    );
+    const remote = a.node.refFor<{ type: 'n'; n: number }>(b.node.addressOf(small));
+    for (let n = 0; n < 5000; n++) remote.tell({ type: 'n', n }); // one frame, 300× the mailbox
+    await waitFor(() => got.length === 5000, 'all 5000 handled');
+    expect(got).toEqual([...Array(5000).keys()]);
+    expect(b.system.deadLetters).toBe(0);
+  });
+
   it('system.shutdown() leaves the cluster: peers see NodeLeft at once, not after the detector', async () => {
     const [a, b] = await pair();
     await b.system.shutdown();
