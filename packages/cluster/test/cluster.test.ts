@@ -386,4 +386,37 @@ describe.skipIf(unavailable !== null)('joining with credentials', () => {
       await server.stop();
     }
   });
+  it("user and password pass through, and a user limited to the cluster's subjects can run a node", async () => {
+    const server = await startNatsServer({
+      config:
+        'authorization { users = [ { user: shop, password: "pw", permissions: { publish: { allow: ["troupe.shop.>"] }, subscribe: { allow: ["troupe.shop.>"] } } } ] }\n',
+    });
+    const one = ActorSystem.start({ name: 'one' });
+    const two = ActorSystem.start({ name: 'two' });
+    try {
+      await expect(
+        joinCluster(one, { servers: server.url, cluster: 'shop', auth: { user: 'shop', pass: 'nope' } }),
+      ).rejects.toBeInstanceOf(ClusterJoinError);
+      const a = await joinCluster(one, {
+        servers: server.url,
+        cluster: 'shop',
+        node: 'a',
+        auth: { user: 'shop', pass: 'pw' },
+      });
+      const b = await joinCluster(two, {
+        servers: server.url,
+        cluster: 'shop',
+        node: 'b',
+        auth: { user: 'shop', pass: 'pw' },
+      });
+      const target = two.spawn(echo);
+      const remote = a.refFor<Ping>(b.addressOf(target));
+      await waitFor(() => a.members().includes('b'), 'a sees b');
+      expect((await remote.ask<Pong>((replyTo) => ({ type: 'ping', n: 5, replyTo }))).n).toBe(5);
+    } finally {
+      await one.shutdown();
+      await two.shutdown();
+      await server.stop();
+    }
+  });
 });
