@@ -13,6 +13,7 @@ export { type AllCoresOptions, type CoreRole, onAllCores } from './all-cores.js'
 export { type Codec, jsonCodec, type RefCodec } from './codec.js';
 export { ClusterJoinError, MessageEncodeError, NodeUnreachableError } from './errors.js';
 export { RemoteActorError } from './exit-reasons.js';
+export { type GroupRouterOptions, type GroupRouting, groupRouter } from './group-router.js';
 export { ClusterNode, joinCluster } from './node.js';
 export type { ClusterAuth, ClusterTls, FailureDetectorOptions, JoinOptions, LinkOptions } from './options.js';
 export { type ServiceKey, serviceKey } from './service-key.js';

@@ -122,7 +122,8 @@ export class ClusterNode {
 
   /** @internal Use {@link joinCluster}. */
   constructor(
-    private readonly system: ActorSystem,
+    /** The actor system this node belongs to. */
+    readonly system: ActorSystem,
     private readonly nc: NatsConnection,
     private readonly options: ResolvedJoinOptions,
     incarnation: string,
