@@ -10,6 +10,7 @@
  */
 
 export { type AllCoresOptions, type CoreRole, onAllCores } from './all-cores.js';
+export { type ClusterTopic, type ClusterTopicStats, clusterTopic } from './cluster-topic.js';
 export { type Codec, jsonCodec, type RefCodec } from './codec.js';
 export { ClusterJoinError, MessageEncodeError, NodeUnreachableError } from './errors.js';
 export { RemoteActorError } from './exit-reasons.js';

@@ -264,6 +264,42 @@ export class ClusterNode {
     );
   }
 
+  /**
+   * @internal For the cluster's own services (cluster topics): a subject under this cluster's
+   * prefix, published to and subscribed on this node's connection, and the message codec.
+   */
+  channel(suffix: string): {
+    readonly subject: string;
+    publish(body: Uint8Array): void;
+    subscribe(callback: (data: Uint8Array) => void): () => void;
+    /** Resolves once the server has every subscription made so far. */
+    flush(): Promise<void>;
+    encode(value: unknown): Uint8Array | string;
+    decode(bytes: Uint8Array): unknown;
+  } {
+    const subject = `troupe.${this.cluster}.${suffix}`;
+    return {
+      subject,
+      publish: (body) => this.publishRaw(subject, body),
+      subscribe: (callback) => {
+        const sub = this.nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (err === null) callback(msg.data);
+          },
+        });
+        return () => sub.unsubscribe();
+      },
+      flush: () => this.nc.flush(),
+      encode: (value) => this.codec.encode(value, this.refs),
+      decode: (bytes) => this.codec.decode(bytes, this.refs),
+    };
+  }
+
+  /** @internal Counts and dead-letters garbage a cluster service received on its subject. */
+  invalidInput(subject: string, data: Uint8Array, error: unknown): void {
+    this.invalid(subject, data, error);
+  }
+
   /** Per-peer counters (see {@link PeerCounters} for how they reconcile). */
   stats(): ClusterStats {
     const peers: PeerStats[] = [];

@@ -1,0 +1,164 @@
+import { type Lagged, Topic, type TopicMessage, topic } from '@troupe/actors';
+import type { ActorRef, Message } from '@troupe/runtime';
+import { MessageEncodeError } from './errors.js';
+import type { ClusterNode } from './node.js';
+
+/** What `ClusterTopic.stats()` counts on this node. */
+export interface ClusterTopicStats {
+  /** Events this node published. */
+  readonly published: number;
+  /** Events that arrived here from any node (this one included) and went to the local topic. */
+  readonly received: number;
+  /**
+   * Events published by some node that never arrived here (gaps in that publisher's sequence
+   * numbers: a broker restart, a cut connection); each gap was told to every local subscriber
+   * as `Lagged { missed }`.
+   */
+  readonly lost: number;
+  /** Messages on the topic's subject that were not events of this topic (each an invalid dead letter). */
+  readonly invalid: number;
+}
+
+/** A topic that spans the cluster, as one node sees it. See {@link clusterTopic}. */
+export interface ClusterTopic<E extends Message> {
+  readonly name: string;
+  /**
+   * This node's local topic: subscribe to it with `Topic.subscribe(topic.local, subscriber,
+   * options)` (filters, `lag` / `block` / `drop`, `Lagged`, per-subscription counters, automatic
+   * unsubscribe when the subscriber stops) exactly as for a local topic.
+   */
+  readonly local: ActorRef<TopicMessage<E>>;
+  /**
+   * Publishes to every node's subscribers: one NATS message per event, which NATS delivers once
+   * to each node that has this topic; each node fans it out locally. At most once, ordered per
+   * publishing node. Throws `MessageEncodeError` (or `TypeError` for a non-message) for what
+   * the codec cannot encode.
+   */
+  publish(event: E): void;
+  stats(): ClusterTopicStats;
+  /** Stops receiving and stops the local topic. */
+  close(): Promise<void>;
+}
+
+const MAGIC = 0x50; // 'P'
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Opens the cluster topic `name` on this node and resolves once it receives events (Proto.Actor's lesson: one message per event per
+ * node, never one per subscriber). Subscribers live on any node and subscribe to their own
+ * node's `local` topic; publishers on any node call `publish`. A node that dies takes its
+ * subscriptions with it; a node that opens the topic sees events published after it did.
+ *
+ * Accounting: for each local subscription, `delivered + missed = matched`, where matched counts
+ * the events that reached this node while it was subscribed and passed its filter; events that
+ * did not reach this node (published while it was disconnected) are detected from each
+ * publisher's sequence numbers and told to every local subscriber as `Lagged { missed }`, and
+ * counted in `stats().lost`. A gap at the very end of a publisher's stream (nothing published
+ * after it) is only seen when it publishes again.
+ */
+export async function clusterTopic<E extends Message>(
+  node: ClusterNode,
+  name: string,
+): Promise<ClusterTopic<E>> {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new TypeError(
+      `clusterTopic: name must be 1 to 64 letters, digits, '-' or '_'; got ${String(name).slice(0, 80)}`,
+    );
+  }
+  const system = node.system;
+  const local = system.spawn(topic<E>(), { name: `topic-${name}` });
+  const channel = node.channel(`topic.${name}`);
+  const next = new Map<string, number>();
+  let seq = 0;
+  const stats = { published: 0, received: 0, lost: 0, invalid: 0 };
+  const header = `${node.name}|${node.incarnation}`;
+
+  const lagged = (missed: number) => {
+    const notice: Lagged = { type: 'Lagged', missed, topic: local.path };
+    Topic.stats(local).then(
+      (s) => {
+        for (const sub of s.subscriptions) system.lookup(sub.subscriber)?.tell(notice as never);
+      },
+      () => {},
+    );
+  };
+
+  const unsubscribe = channel.subscribe((data) => {
+    let from: string;
+    let s: number;
+    let event: unknown;
+    try {
+      if (data.length < 5 || data[0] !== MAGIC) throw new TypeError('not a topic event');
+      const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const len = view.readUInt32BE(1);
+      if (5 + len > view.length || len > 256) throw new TypeError('bad topic event header');
+      const [f, n] = view.toString('utf8', 5, 5 + len).split('#');
+      s = Number(n);
+      if (f === undefined || f.length > 160 || !Number.isSafeInteger(s) || s < 0)
+        throw new TypeError('bad topic event header');
+      from = f;
+      event = channel.decode(view.subarray(5 + len));
+      if (typeof event !== 'object' || event === null || typeof (event as Message).type !== 'string') {
+        throw new TypeError('a topic event must be a message');
+      }
+    } catch (error) {
+      stats.invalid++;
+      node.invalidInput(channel.subject, data, error);
+      return;
+    }
+    const expected = next.get(from) ?? s; // a publisher first heard mid-stream starts where we joined
+    if (s < expected) {
+      stats.invalid++;
+      node.invalidInput(channel.subject, data, new TypeError('replayed topic event'));
+      return;
+    }
+    if (s > expected) {
+      stats.lost += s - expected;
+      lagged(s - expected);
+    }
+    next.set(from, s + 1);
+    stats.received++;
+    local.tell(event as TopicMessage<E>);
+  });
+
+  await channel.flush(); // resolves once the server routes this topic's events to this node
+
+  return {
+    name,
+    local,
+    publish(event: E) {
+      if (
+        typeof event !== 'object' ||
+        event === null ||
+        typeof event.type !== 'string' ||
+        event.type.startsWith('$topic.')
+      ) {
+        throw new TypeError(
+          'clusterTopic.publish: an event is an object with a string type not starting with $topic.',
+        );
+      }
+      let payload: Uint8Array | string;
+      try {
+        payload = channel.encode(event);
+      } catch (error) {
+        throw new MessageEncodeError(channel.subject, (error as Error)?.message ?? String(error), {
+          cause: error,
+        });
+      }
+      const head = Buffer.from(`${header}#${seq++}`);
+      const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
+      const out = Buffer.allocUnsafe(5 + head.length + body.length);
+      out[0] = MAGIC;
+      out.writeUInt32BE(head.length, 1);
+      head.copy(out, 5);
+      body.copy(out, 5 + head.length);
+      channel.publish(out);
+      stats.published++;
+    },
+    stats: () => ({ ...stats }),
+    async close() {
+      unsubscribe();
+      await system.stop(local);
+    },
+  };
+}

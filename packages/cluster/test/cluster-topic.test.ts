@@ -1,0 +1,112 @@
+// Topics across the cluster: one NATS message per event per node, fanned out locally with the
+// topic's own contract; gaps in a publisher's stream are told to subscribers as Lagged.
+import { connect } from '@nats-io/transport-node';
+import { type Lagged, Topic } from '@troupe/actors';
+import { type ClusterNode, clusterTopic, joinCluster } from '@troupe/cluster';
+import { type ActorRef, ActorSystem, receive } from '@troupe/runtime';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type NatsServer, natsUnavailable, startNatsServer } from '../../../test/support/nats-server.js';
+import { waitFor } from '../../../test/support/wait.js';
+
+const unavailable = natsUnavailable();
+type Price = { type: 'price'; symbol: string; n: number };
+
+describe.skipIf(unavailable !== null)('cluster topics', () => {
+  let server: NatsServer;
+  const systems: ActorSystem[] = [];
+  let n = 0;
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  afterEach(async () => {
+    for (const s of systems.splice(0)) await s.shutdown();
+  });
+
+  async function nodes(names: string[]): Promise<ClusterNode[]> {
+    const cluster = `t${++n}`;
+    const out: ClusterNode[] = [];
+    for (const name of names) {
+      const system = ActorSystem.start({ name });
+      systems.push(system);
+      out.push(await joinCluster(system, { servers: server.url, cluster, node: name }));
+    }
+    return out;
+  }
+
+  function subscriber(node: ClusterNode, got: (Price | Lagged)[]): ActorRef<Price | Lagged> {
+    return node.system.spawn(
+      receive<null, Price | Lagged>(null, (s, m) => {
+        got.push(m);
+        return s;
+      }),
+    );
+  }
+
+  it('every subscriber on every node gets every event once, in order; filters run on the subscriber’s node', async () => {
+    const [a, b, c] = (await nodes(['a', 'b', 'c'])) as [ClusterNode, ClusterNode, ClusterNode];
+    const ta = await clusterTopic<Price>(a, 'prices');
+    const tb = await clusterTopic<Price>(b, 'prices');
+    const tc = await clusterTopic<Price>(c, 'prices');
+    const inboxes: (Price | Lagged)[][] = [];
+    for (const t of [tb, tc]) {
+      for (let i = 0; i < 5; i++) {
+        const got: (Price | Lagged)[] = [];
+        inboxes.push(got);
+        await Topic.subscribe(t.local, subscriber(t === tb ? b : c, got));
+      }
+    }
+    const acme: (Price | Lagged)[] = [];
+    await Topic.subscribe(tc.local, subscriber(c, acme), { filter: (p) => p.symbol === 'ACME' });
+    for (let i = 0; i < 1000; i++) ta.publish({ type: 'price', symbol: i % 4 === 0 ? 'ACME' : 'INIT', n: i });
+    await waitFor(
+      () => inboxes.every((g) => g.length === 1000) && acme.length === 250,
+      'every event everywhere',
+    );
+    for (const got of inboxes) expect(got.map((p) => (p as Price).n)).toEqual([...Array(1000).keys()]);
+    expect(ta.stats()).toMatchObject({ published: 1000, received: 1000, lost: 0 }); // a's own copy
+    expect(tb.stats()).toMatchObject({ received: 1000, lost: 0, invalid: 0 }); // once per node, not per subscriber
+    expect(tc.stats()).toMatchObject({ received: 1000, lost: 0 });
+    const s = await Topic.stats(tc.local);
+    for (const sub of s.subscriptions) expect(sub.delivered + sub.missed).toBe(sub.matched);
+    expect(s.subscriptions.map((x) => x.matched).sort((x, y) => x - y)).toEqual([
+      250, 1000, 1000, 1000, 1000, 1000,
+    ]);
+  });
+
+  it('a gap in a publisher’s stream is a Lagged to every local subscriber, counted as lost; garbage is invalid', async () => {
+    const [b] = (await nodes(['b'])) as [ClusterNode];
+    const tb = await clusterTopic<Price>(b, 'prices');
+    const got: (Price | Lagged)[] = [];
+    await Topic.subscribe(tb.local, subscriber(b, got));
+    const raw = await connect({ servers: server.url });
+    const event = (seq: number) => {
+      const head = Buffer.from(`ghost|1#${seq}`);
+      const body = Buffer.from(JSON.stringify({ type: 'price', symbol: 'X', n: seq }));
+      const out = Buffer.alloc(5 + head.length);
+      out[0] = 0x50;
+      out.writeUInt32BE(head.length, 1);
+      head.copy(out, 5);
+      return Buffer.concat([out, body]);
+    };
+    const subject = `troupe.${b.cluster}.topic.prices`;
+    for (const seq of [0, 1, 5, 6]) raw.publish(subject, event(seq)); // 2, 3 and 4 never arrive
+    raw.publish(subject, event(6)); // replayed
+    raw.publish(subject, Buffer.from('garbage'));
+    await raw.flush();
+    await raw.close();
+    await waitFor(() => got.length === 5, 'four events and one Lagged');
+    expect(got.filter((m) => m.type === 'Lagged')).toEqual([
+      { type: 'Lagged', missed: 3, topic: tb.local.path },
+    ]);
+    expect(got.filter((m) => m.type === 'price').map((p) => (p as Price).n)).toEqual([0, 1, 5, 6]);
+    await waitFor(() => tb.stats().invalid === 2, 'the replay and the garbage counted');
+    expect(tb.stats()).toMatchObject({ received: 4, lost: 3 });
+    expect(() => tb.publish({ type: 'price', symbol: 'X', n: Number.NaN } as Price)).toThrow(
+      /cannot be sent/,
+    );
+    await expect(clusterTopic(b, 'has space')).rejects.toThrow(TypeError);
+  });
+});
