@@ -41,3 +41,17 @@ export class ClusterJoinError extends Error {
     super(message, options);
   }
 }
+
+/** A durable topic could not store an event (JetStream refused it, timed out, or is unreachable). */
+export class DurablePublishError extends Error {
+  override readonly name = 'DurablePublishError';
+  readonly code = 'DURABLE_PUBLISH';
+  constructor(
+    /** The durable topic. */
+    readonly topic: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`durable topic ${topic}: the event was not stored: ${message}`, options);
+  }
+}

@@ -12,7 +12,16 @@
 export { type AllCoresOptions, type CoreRole, onAllCores } from './all-cores.js';
 export { type ClusterTopic, type ClusterTopicStats, clusterTopic } from './cluster-topic.js';
 export { type Codec, jsonCodec, type RefCodec } from './codec.js';
-export { ClusterJoinError, MessageEncodeError, NodeUnreachableError } from './errors.js';
+export {
+  type DeliveryInfo,
+  type DurableDelivery,
+  type DurableStart,
+  type DurableSubscriberOptions,
+  type DurableTopic,
+  type DurableTopicOptions,
+  durableTopic,
+} from './durable-topic.js';
+export { ClusterJoinError, DurablePublishError, MessageEncodeError, NodeUnreachableError } from './errors.js';
 export { RemoteActorError } from './exit-reasons.js';
 export { type GroupRouterOptions, type GroupRouting, groupRouter } from './group-router.js';
 export { ClusterNode, joinCluster } from './node.js';

@@ -295,6 +295,11 @@ export class ClusterNode {
     };
   }
 
+  /** @internal The NATS connection, for the cluster's JetStream services (durable topics). */
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
   /** @internal Counts and dead-letters garbage a cluster service received on its subject. */
   invalidInput(subject: string, data: Uint8Array, error: unknown): void {
     this.invalid(subject, data, error);

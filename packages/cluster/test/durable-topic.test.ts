@@ -1,0 +1,143 @@
+// Durable topics on JetStream (a nats-server -js of the test's own).
+import { type ClusterNode, DurablePublishError, durableTopic, joinCluster } from '@troupe/cluster';
+import { ActorSystem, type DeadLetter, type SystemEvent, supervisor } from '@troupe/runtime';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type NatsServer, natsUnavailable, startNatsServer } from '../../../test/support/nats-server.js';
+import { waitFor } from '../../../test/support/wait.js';
+
+const unavailable = natsUnavailable();
+type Order = { type: 'order'; n: number };
+
+describe.skipIf(unavailable !== null)('durable topics', () => {
+  let server: NatsServer;
+  const systems: ActorSystem[] = [];
+  let n = 0;
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  afterEach(async () => {
+    for (const s of systems.splice(0)) await s.shutdown();
+  });
+
+  async function node(): Promise<{ node: ClusterNode; events: SystemEvent[] }> {
+    const system = ActorSystem.start({ name: 'd' });
+    const events: SystemEvent[] = [];
+    system.events.subscribe((e) => events.push(e));
+    systems.push(system);
+    return {
+      node: await joinCluster(system, { servers: server.url, cluster: `d${++n}`, node: 'a' }),
+      events,
+    };
+  }
+
+  it('publish is stored once per id; a subscriber gets every event in order, acknowledged after it handled it', async () => {
+    const { node: a } = await node();
+    const orders = await durableTopic<Order>(a, 'orders', { maxMessages: 10_000 });
+    const first = await orders.publish({ type: 'order', n: 0 }, { id: 'order-0' });
+    const retried = await orders.publish({ type: 'order', n: 0 }, { id: 'order-0' });
+    expect(retried).toEqual({ seq: first.seq, duplicate: true });
+    for (let i = 1; i < 20; i++) await orders.publish({ type: 'order', n: i });
+    const got: number[] = [];
+    a.system.spawn(
+      orders.subscriber({
+        name: 'billing',
+        start: 'all',
+        initial: null,
+        handle: (s, e) => {
+          got.push(e.n);
+          return s;
+        },
+      }),
+    );
+    await waitFor(() => got.length === 20, '20 events');
+    expect(got).toEqual([...Array(20).keys()]);
+  });
+
+  it('a handler that fails is restarted by its supervisor and the event redelivered, marked as such; a poison event becomes a failed dead letter', async () => {
+    const { node: a, events } = await node();
+    const orders = await durableTopic<Order>(a, 'orders');
+    const seen: { n: number; redelivered: boolean; seq: number }[] = [];
+    const failedOnce = new Set<number>();
+    a.system.spawn(
+      supervisor({
+        strategy: 'oneForOne',
+        intensity: { maxRestarts: 100, withinMs: 10_000 },
+        children: [
+          {
+            id: 'billing',
+            start: () =>
+              orders.subscriber({
+                name: 'billing',
+                start: 'all',
+                maxDeliveries: 3,
+                initial: null,
+                handle: (s, e, info) => {
+                  seen.push({ n: e.n, redelivered: info.redelivered, seq: info.seq });
+                  if (e.n === 2 && !failedOnce.has(2)) {
+                    failedOnce.add(2);
+                    throw new Error('transient');
+                  }
+                  if (e.n === 4) throw new Error('poison');
+                  return s;
+                },
+              }),
+          },
+        ],
+      }),
+    );
+    for (let i = 0; i < 6; i++) await orders.publish({ type: 'order', n: i });
+    // Redelivery comes after what was already in flight (at least once; order holds only while nothing fails).
+    await waitFor(
+      () =>
+        seen.filter((x) => x.n === 2).length === 2 &&
+        seen.filter((x) => x.n === 4).length === 3 &&
+        seen.some((x) => x.n === 5),
+      'the failed event redelivered, the poison one tried 3 times, the rest handled',
+    );
+    const twos = seen.filter((x) => x.n === 2);
+    expect(twos.map((x) => x.redelivered)).toEqual([false, true]);
+    expect(twos[0]?.seq).toBe(twos[1]?.seq);
+    expect(seen.filter((x) => x.n === 4)).toHaveLength(3); // maxDeliveries, then a dead letter
+    await waitFor(
+      () =>
+        events.some(
+          (e) =>
+            e.type === 'DeadLetter' &&
+            e.reason === 'failed' &&
+            (e.message as { seq?: number }).seq !== undefined,
+        ),
+      'the poison event is a failed dead letter with its sequence',
+    );
+    const poison = events.find(
+      (e): e is DeadLetter => e.type === 'DeadLetter' && (e.message as { event?: Order }).event?.n === 4,
+    );
+    expect(poison?.message).toMatchObject({ seq: expect.any(Number), event: { n: 4 } });
+  });
+
+  it('publishing while the server is down rejects with DurablePublishError; after it is back, publishes are stored', async () => {
+    const own = await startNatsServer({ jetstream: true });
+    const system = ActorSystem.start({ name: 'outage' });
+    systems.push(system);
+    try {
+      const a = await joinCluster(system, { servers: own.url, cluster: 'outage', node: 'a' });
+      const orders = await durableTopic<Order>(a, 'orders', { publishTimeoutMs: 500 });
+      await orders.publish({ type: 'order', n: 1 });
+      await own.kill();
+      await expect(orders.publish({ type: 'order', n: 2 })).rejects.toBeInstanceOf(DurablePublishError);
+      await own.restart();
+      await waitFor(() => a.connected, 'reconnected', 15_000);
+      let stored: { seq: number } | undefined;
+      for (let i = 0; i < 50 && stored === undefined; i++) {
+        stored = await orders.publish({ type: 'order', n: 3 }).catch(() => undefined);
+        if (stored === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stored?.seq).toBe(2); // n: 1 then n: 3 — the rejected one was not stored
+    } finally {
+      await system.shutdown();
+      await own.stop();
+    }
+  }, 30_000);
+});
