@@ -66,6 +66,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const launch = async () => {
     const proc = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
+    process.once('exit', () => proc.kill('SIGKILL')); // never outlive the process that started it
     await new Promise<void>((resolve, reject) => {
       let log = '';
       const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), 10_000);

@@ -17,6 +17,11 @@ export interface ClusterTopicStats {
   readonly lost: number;
   /** Messages on the topic's subject that were not events of this topic (each an invalid dead letter). */
   readonly invalid: number;
+  /**
+   * Events that arrived but found the local topic's mailbox and this node's backlog
+   * (65,536 events) full: each a `mailboxFull` dead letter.
+   */
+  readonly dropped: number;
 }
 
 /** A topic that spans the cluster, as one node sees it. See {@link clusterTopic}. */
@@ -41,6 +46,7 @@ export interface ClusterTopic<E extends Message> {
 }
 
 const MAGIC = 0x50; // 'P'
+const MAX_BACKLOG = 65_536;
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -70,7 +76,7 @@ export async function clusterTopic<E extends Message>(
   const channel = node.channel(`topic.${name}`);
   const next = new Map<string, number>();
   let seq = 0;
-  const stats = { published: 0, received: 0, lost: 0, invalid: 0 };
+  const stats = { published: 0, received: 0, lost: 0, invalid: 0, dropped: 0 };
   const header = `${node.name}|${node.incarnation}`;
 
   const lagged = (missed: number) => {
@@ -81,6 +87,34 @@ export async function clusterTopic<E extends Message>(
       },
       () => {},
     );
+  };
+
+  // A burst from the wire (nats.js hands a whole socket read to its callbacks at once) waits
+  // here for room in the local topic's mailbox, in order, instead of overflowing it.
+  const backlog: TopicMessage<E>[] = [];
+  let draining = false;
+  const drain = async () => {
+    draining = true;
+    while (backlog.length > 0) {
+      try {
+        await local.send(backlog[0] as TopicMessage<E>);
+      } catch {
+        stats.dropped += backlog.length; // the local topic stopped
+        backlog.length = 0;
+      }
+      backlog.shift();
+    }
+    draining = false;
+  };
+  const deliver = (event: TopicMessage<E>) => {
+    if (!draining && local.trySend(event).ok) return;
+    if (backlog.length >= MAX_BACKLOG) {
+      stats.dropped++;
+      system.deadLetter('mailboxFull', event, local.path);
+      return;
+    }
+    backlog.push(event);
+    if (!draining) void drain();
   };
 
   const unsubscribe = channel.subscribe((data) => {
@@ -118,7 +152,7 @@ export async function clusterTopic<E extends Message>(
     }
     next.set(from, s + 1);
     stats.received++;
-    local.tell(event as TopicMessage<E>);
+    deliver(event as TopicMessage<E>);
   });
 
   await channel.flush(); // resolves once the server routes this topic's events to this node

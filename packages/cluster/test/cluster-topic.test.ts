@@ -76,6 +76,19 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
     ]);
   });
 
+  it('a burst from the wire waits for room in the local topic, so a block subscriber loses nothing', async () => {
+    const [a, b] = (await nodes(['a', 'b'])) as [ClusterNode, ClusterNode];
+    const ta = await clusterTopic<Price>(a, 'burst');
+    const tb = await clusterTopic<Price>(b, 'burst');
+    const got: (Price | Lagged)[] = [];
+    await Topic.subscribe(tb.local, subscriber(b, got), { onFull: 'block' });
+    for (let i = 0; i < 5000; i++) ta.publish({ type: 'price', symbol: 'X', n: i }); // 5x the topic's mailbox
+    await waitFor(() => got.length === 5000, 'all 5000');
+    expect(got.map((p) => (p as Price).n)).toEqual([...Array(5000).keys()]);
+    expect(tb.stats()).toMatchObject({ received: 5000, lost: 0, dropped: 0 });
+    expect(b.system.deadLetters).toBe(0);
+  });
+
   it('a gap in a publisher’s stream is a Lagged to every local subscriber, counted as lost; garbage is invalid', async () => {
     const [b] = (await nodes(['b'])) as [ClusterNode];
     const tb = await clusterTopic<Price>(b, 'prices');
