@@ -6,7 +6,8 @@
  *   node --import tsx --conditions=@troupe/source bench/cluster/peer.ts <troupe|raw> <nats url>
  */
 import { connect } from '@nats-io/transport-node';
-import { joinCluster } from '@troupe/cluster';
+import { Topic } from '@troupe/actors';
+import { clusterTopic, joinCluster } from '@troupe/cluster';
 import { type ActorRef, ActorSystem, type Message, receive } from '@troupe/runtime';
 import { COUNTER, type CounterMsg, ECHO, type EchoMsg, SLOW } from './keys.js';
 
@@ -74,6 +75,60 @@ async function slow(url: string): Promise<void> {
   setInterval(() => {}, 1 << 30); // keep running until killed
 }
 
+/** R4's subscriber nodes: `SUBSCRIBERS` counting subscribers; `bench.r4.start <n>` arms, `bench.r4.done` reports. */
+const SUBSCRIBERS = 500;
+
+async function troupeFanOut(url: string, name: string): Promise<void> {
+  const system = ActorSystem.start({ name });
+  const node = await joinCluster(system, { servers: url, cluster: 'bench-r4', node: name });
+  const prices = await clusterTopic<{ type: 'price'; n: number }>(node, 'prices');
+  let counted = 0;
+  let expect = -1;
+  for (let i = 0; i < SUBSCRIBERS; i++) {
+    const sub = system.spawn(
+      receive<null, Message>(null, (s) => {
+        if (++counted === expect) node.connection.publish('bench.r4.done', name);
+        return s;
+      }),
+    );
+    await Topic.subscribe(prices.local, sub, { onFull: 'block' }); // lossless
+  }
+  node.connection.subscribe('bench.r4.start', {
+    callback: (_e, m) => {
+      counted = 0;
+      expect = Number(m.string()) * SUBSCRIBERS;
+    },
+  });
+  await node.connection.flush();
+  if (process.env.TROUPE_BENCH_DEBUG) {
+    setInterval(
+      () => console.error(name, { counted, expect, ...prices.stats(), dl: system.deadLetters }),
+      2000,
+    ).unref();
+  }
+}
+
+async function rawFanOut(url: string, name: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  let counted = 0;
+  let expect = -1;
+  for (let i = 0; i < SUBSCRIBERS; i++) {
+    nc.subscribe('bench.r4.prices', {
+      callback: (_e, m) => {
+        m.json(); // each subscriber decodes its copy
+        if (++counted === expect) nc.publish('bench.r4.done', name);
+      },
+    });
+  }
+  nc.subscribe('bench.r4.start', {
+    callback: (_e, m) => {
+      counted = 0;
+      expect = Number(m.string()) * SUBSCRIBERS;
+    },
+  });
+  await nc.flush();
+}
+
 async function raw(url: string): Promise<void> {
   const nc = await connect({ servers: url });
   let count = 0;
@@ -103,5 +158,12 @@ const [mode, url = ''] = process.argv.slice(2);
 // The benchmark child that started us holds our stdin: when it ends (even killed), so do we.
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
-await (mode === 'troupe' ? troupe(url) : mode === 'slow' ? slow(url) : raw(url));
+const runs: Record<string, () => Promise<void>> = {
+  troupe: () => troupe(url),
+  slow: () => slow(url),
+  raw: () => raw(url),
+  'troupe-r4': () => troupeFanOut(url, process.argv[4] ?? 'b'),
+  'raw-r4': () => rawFanOut(url, process.argv[4] ?? 'b'),
+};
+await (runs[mode ?? ''] ?? (() => Promise.reject(new Error(`unknown mode ${mode}`))))();
 process.stdout.write('ready\n');

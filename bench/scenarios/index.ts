@@ -4,6 +4,7 @@
  */
 import type { Scenario } from '../scenario.js';
 import { r1RemoteTell, r2RemoteAsk } from './r-cluster.js';
+import { r4FanOut } from './r4-fan-out.js';
 import { r5Durable } from './r5-durable.js';
 import { s1Mpsc } from './s1-mpsc.js';
 import { s1bBroadcast } from './s1b-broadcast.js';
@@ -27,6 +28,7 @@ export const scenarios: readonly Scenario[] = [
   s6qRestartsQueued,
   r1RemoteTell,
   r2RemoteAsk,
+  r4FanOut,
   r5Durable,
 ];
 

@@ -144,6 +144,7 @@ export class ClusterNode {
       decodeRef: (address) => this.table.decodeRef(address),
       addressOf: (ref) => this.table.encodeRef(ref) as string,
       isUp: (node, incarnation) => this.peerUp(node, incarnation),
+      isKnown: (node) => this.peers.has(node),
     });
     this.transport = this.makeTransport();
     const self = this;
@@ -336,6 +337,7 @@ export class ClusterNode {
 
   private async doLeave(): Promise<void> {
     clearInterval(this.timer);
+    this.registry.close();
     this.unsubscribeEvents?.();
     this.removeShutdownHook?.();
     for (const peer of this.peers.values()) if (peer.status === 'up') peer.link.flush();

@@ -7,6 +7,8 @@ export interface RegistryHost {
   decodeRef(address: string): ActorRef<Message>;
   addressOf(ref: ActorRef<Message>): string;
   isUp(node: string, incarnation: string): boolean;
+  /** Whether `node` was ever a member (an update from one that just left is stale, not garbage). */
+  isKnown(node: string): boolean;
 }
 
 const MAX_KEYS = 10_000;
@@ -30,6 +32,7 @@ export class Registry {
   /** The last listing each listened-to key was reported with (to report changes only). */
   private readonly reported = new Map<string, string>();
   private scheduled = false;
+  private closed = false;
 
   constructor(
     private readonly system: ActorSystem,
@@ -164,8 +167,14 @@ export class Registry {
     setImmediate(() => this.publishNow());
   }
 
+  /** Stops publishing (the node left). */
+  close(): void {
+    this.closed = true;
+  }
+
   publishNow(): void {
     this.scheduled = false;
+    if (this.closed) return;
     const keys: Record<string, string[]> = {};
     for (const [key, set] of this.local) keys[key] = [...set].map((ref) => this.host.addressOf(ref));
     this.host.publish(JSON.stringify({ v: 1, n: this.node, i: this.incarnation, keys }));

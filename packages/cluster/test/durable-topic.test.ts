@@ -1,11 +1,26 @@
 // Durable topics on JetStream (a nats-server -js of the test's own).
-import { type ClusterNode, DurablePublishError, durableTopic, joinCluster } from '@troupe/cluster';
+import {
+  type ClusterNode,
+  DurablePublishError,
+  type DurableStart,
+  durableTopic,
+  joinCluster,
+} from '@troupe/cluster';
 import { ActorSystem, type DeadLetter, type SystemEvent, supervisor } from '@troupe/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsServer, natsUnavailable, startNatsServer } from '../../../test/support/nats-server.js';
 import { waitFor } from '../../../test/support/wait.js';
 
 const unavailable = natsUnavailable();
+
+/** Polls an async condition every 20 ms, for at most 10 s. */
+async function waitForAsync(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 type Order = { type: 'order'; n: number };
 
 describe.skipIf(unavailable !== null)('durable topics', () => {
@@ -55,6 +70,91 @@ describe.skipIf(unavailable !== null)('durable topics', () => {
     await waitFor(() => got.length === 20, '20 events');
     expect(got).toEqual([...Array(20).keys()]);
   });
+
+  it('start positions: new only, all, from a sequence, from a time; retention options are validated', async () => {
+    const { node: a } = await node();
+    const orders = await durableTopic<Order>(a, 'orders');
+    for (let i = 0; i < 5; i++) await orders.publish({ type: 'order', n: i });
+    await new Promise((r) => setTimeout(r, 20));
+    const midway = new Date();
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 5; i < 10; i++) await orders.publish({ type: 'order', n: i });
+    const seen = new Map<string, number[]>();
+    const spawnSub = (name: string, start: DurableStart) =>
+      a.system.spawn(
+        orders.subscriber({
+          name,
+          start,
+          initial: null,
+          handle: (s, e) => {
+            seen.set(name, [...(seen.get(name) ?? []), e.n]);
+            return s;
+          },
+        }),
+      );
+    spawnSub('all', 'all');
+    spawnSub('fromSeq', { seq: 8 });
+    spawnSub('fromTime', { time: midway });
+    spawnSub('new', 'new');
+    await waitFor(() => (seen.get('all')?.length ?? 0) === 10, 'all ten');
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const jsm = await jetstreamManager(a.connection);
+    await waitForAsync(
+      async () => (await jsm.consumers.list(orders.stream).next()).length === 4,
+      'the four consumers exist',
+    );
+    await orders.publish({ type: 'order', n: 10 });
+    await waitFor(
+      () => (seen.get('new') ?? []).includes(10) && (seen.get('all') ?? []).includes(10),
+      'the new one',
+    );
+    expect(seen.get('new')).toEqual([10]);
+    expect(seen.get('fromSeq')).toEqual([7, 8, 9, 10]);
+    expect(seen.get('fromTime')).toEqual([5, 6, 7, 8, 9, 10]);
+    await expect(durableTopic(a, 'bad', { maxMessages: 0 })).rejects.toThrow(/maxMessages/);
+    await expect(durableTopic(a, 'bad name')).rejects.toThrow(TypeError);
+    expect(() => orders.subscriber({ name: 'x', initial: null, handle: (s) => s, maxAckPending: 0 })).toThrow(
+      /maxAckPending/,
+    );
+  });
+
+  it('at most maxAckPending events are delivered and unacknowledged at once: a slow subscriber slows only itself', async () => {
+    const { node: a } = await node();
+    const orders = await durableTopic<Order>(a, 'orders');
+    for (let i = 0; i < 30; i++) await orders.publish({ type: 'order', n: i });
+    let handled = 0;
+    const release: (() => void)[] = [];
+    a.system.spawn(
+      orders.subscriber({
+        name: 'slow',
+        start: 'all',
+        maxAckPending: 4,
+        initial: null,
+        handle: async (s) => {
+          await new Promise<void>((r) => release.push(r));
+          handled++;
+          return s;
+        },
+      }),
+    );
+    await waitFor(() => release.length === 1, 'the first delivery is being handled');
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const jsm = await jetstreamManager(a.connection);
+    let info = await jsm.consumers.info(orders.stream, 'slow');
+    for (let i = 0; i < 50 && info.num_ack_pending < 4; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      info = await jsm.consumers.info(orders.stream, 'slow');
+    }
+    await new Promise((r) => setTimeout(r, 200)); // would the server hand out more? it must not
+    info = await jsm.consumers.info(orders.stream, 'slow');
+    expect(info.num_ack_pending).toBe(4);
+    expect(info.delivered.stream_seq).toBe(4);
+    for (let released = 0; released < 30; released++) {
+      await waitFor(() => release.length > 0, `delivery ${released + 1} waiting`);
+      release.shift()?.();
+    }
+    await waitFor(() => handled === 30, 'all handled');
+  }, 30_000);
 
   it('a handler that fails is restarted by its supervisor and the event redelivered, marked as such; a poison event becomes a failed dead letter', async () => {
     const { node: a, events } = await node();
