@@ -53,6 +53,14 @@ describe.skipIf(unavailable !== null)('group routers over the registry', () => {
     });
   }
 
+  /** How many routees the router at `ref` sees now (from its tree details). */
+  const routeesOf = (node: ClusterNode, ref: ActorRef<Job>): number =>
+    (
+      node.system.tree().children.find((c) => c.path === ref.path)?.details as
+        | { routees?: number }
+        | undefined
+    )?.routees ?? -1;
+
   const total = (seen: Map<string, string[]>) => [...seen.values()].reduce((t, l) => t + l.length, 0);
 
   it('round robin spreads over the routees of every node; they go when their actor stops or their node goes', async () => {
@@ -70,8 +78,7 @@ describe.skipIf(unavailable !== null)('group routers over the registry', () => {
     expect([...seen.values()].map((l) => l.length)).toEqual([10, 10, 10, 10]);
 
     await b.system.stop(bw as ActorRef<Job>);
-    const routees = () =>
-      (a.system.tree().children.find((c) => c.path === router.path)?.details as { routees: number }).routees;
+    const routees = () => routeesOf(a, router);
     await waitFor(() => routees() === 3, 'a stopped routee leaves the group');
     await b.system.shutdown(); // the whole node leaves
     await waitFor(() => routees() === 2, 'a node that left takes its routees');
@@ -96,12 +103,7 @@ describe.skipIf(unavailable !== null)('group routers over the registry', () => {
 
     workers(a, 2, seen);
     workers(b, 2, seen);
-    await waitFor(
-      () =>
-        (a.system.tree().children.find((c) => c.path === router.path)?.details as { routees: number })
-          .routees === 4,
-      '4 routees',
-    );
+    await waitFor(() => routeesOf(a, router) === 4, '4 routees');
     for (let i = 0; i < 200; i++) router.tell({ type: 'job', customer: `c${i % 20}`, n: i });
     await waitFor(() => total(seen) === 200, '200 jobs handled');
     const homes = new Map<string, Set<string>>();
@@ -126,12 +128,7 @@ describe.skipIf(unavailable !== null)('group routers over the registry', () => {
         },
       }),
     );
-    await waitFor(
-      () =>
-        (a.system.tree().children.find((c) => c.path === router.path)?.details as { routees: number })
-          .routees === 1,
-      'routee',
-    );
+    await waitFor(() => routeesOf(a, router) === 1, 'routee');
     for (let i = 0; i < 3; i++) router.tell({ type: 'job', customer: 'x', n: i });
     await waitFor(() => total(seen) === 2, 'two handled');
     expect(events.filter((e): e is DeadLetter => e.type === 'DeadLetter').map((d) => d.reason)).toEqual([
