@@ -37,7 +37,9 @@ export interface ClusterTopic<E extends Message> {
    * Publishes to every node's subscribers: one NATS message per event, which NATS delivers once
    * to each node that has this topic; each node fans it out locally. At most once, ordered per
    * publishing node. Throws `MessageEncodeError` (or `TypeError` for a non-message) for what
-   * the codec cannot encode.
+   * the codec cannot encode. An event published while this node's NATS connection is down is
+   * not sent (it is counted in `published`); every node's subscribers are told of it as
+   * `Lagged` when this node publishes again. For events that must not be lost, use a durable topic.
    */
   publish(event: E): void;
   stats(): ClusterTopicStats;

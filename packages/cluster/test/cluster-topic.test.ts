@@ -89,6 +89,61 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
     expect(b.system.deadLetters).toBe(0);
   });
 
+  it('events published while the broker was down are told to subscribers as Lagged when traffic resumes', async () => {
+    const own = await startNatsServer();
+    const sa = ActorSystem.start({ name: 'a' });
+    const sb = ActorSystem.start({ name: 'b' });
+    systems.push(sa, sb);
+    try {
+      const fd = { heartbeatMs: 100, downAfterMs: 500 };
+      const a = await joinCluster(sa, {
+        servers: own.url,
+        cluster: 'outage',
+        node: 'a',
+        failureDetector: fd,
+      });
+      const b = await joinCluster(sb, {
+        servers: own.url,
+        cluster: 'outage',
+        node: 'b',
+        failureDetector: fd,
+      });
+      const ta = await clusterTopic<Price>(a, 'prices');
+      const tb = await clusterTopic<Price>(b, 'prices');
+      const got: (Price | Lagged)[] = [];
+      await Topic.subscribe(tb.local, subscriber(b, got));
+      const burst = (from: number) => {
+        for (let i = from; i < from + 100; i++) ta.publish({ type: 'price', symbol: 'X', n: i });
+      };
+      burst(0);
+      await waitFor(() => got.length === 100, 'the first 100');
+      await own.kill();
+      await waitFor(() => !a.connected, 'a sees the broker gone');
+      burst(100); // published while disconnected: they cannot arrive
+      await own.restart();
+      await waitFor(() => a.connected && b.connected, 'both reconnected', 15_000);
+      await a.connection.flush();
+      await b.connection.flush();
+      burst(200);
+      await waitFor(
+        () => got.filter((m) => m.type === 'price').length === 200 && got.some((m) => m.type === 'Lagged'),
+        'the rest, and a Lagged',
+        15_000,
+      );
+      expect(got.filter((m) => m.type === 'Lagged')).toEqual([
+        { type: 'Lagged', missed: 100, topic: tb.local.path },
+      ]);
+      const ns = got.filter((m) => m.type === 'price').map((m) => (m as Price).n);
+      expect(ns).toEqual([...Array(100).keys(), ...Array.from({ length: 100 }, (_, i) => 200 + i)]);
+      expect(tb.stats()).toMatchObject({ received: 200, lost: 100 });
+      expect(ta.stats().published).toBe(300);
+    } finally {
+      await sa.shutdown();
+      await sb.shutdown();
+      await own.stop();
+    }
+  }, 40_000);
+
   it('a gap in a publisher’s stream is a Lagged to every local subscriber, counted as lost; garbage is invalid', async () => {
     const [b] = (await nodes(['b'])) as [ClusterNode];
     const tb = await clusterTopic<Price>(b, 'prices');
