@@ -39,7 +39,7 @@ export interface ClusterTopic<E extends Message> {
    * publishing node. Throws `MessageEncodeError` (or `TypeError` for a non-message) for what
    * the codec cannot encode. An event published while this node's NATS connection is down is
    * not sent (it is counted in `published`); every node's subscribers are told of it as
-   * `Lagged` when this node publishes again. For events that must not be lost, use a durable topic.
+   * `Lagged` when this node publishes again, or by its next beacon (within about a second). For events that must not be lost, use a durable topic.
    */
   publish(event: E): void;
   stats(): ClusterTopicStats;
@@ -49,6 +49,8 @@ export interface ClusterTopic<E extends Message> {
 
 const MAGIC = 0x50; // 'P'
 const MAX_BACKLOG = 65_536;
+const BEACON = 0x51; // 'Q': a publisher's "published up to" notice, no payload
+const BEACON_MS = 1000;
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -62,7 +64,8 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * did not reach this node (published while it was disconnected) are detected from each
  * publisher's sequence numbers and told to every local subscriber as `Lagged { missed }`, and
  * counted in `stats().lost`. A gap at the very end of a publisher's stream (nothing published
- * after it) is only seen when it publishes again.
+ * after it) is found within about a second, from the beacon each publishing node sends every
+ * second.
  */
 export async function clusterTopic<E extends Message>(
   node: ClusterNode,
@@ -119,12 +122,23 @@ export async function clusterTopic<E extends Message>(
     if (!draining) void drain();
   };
 
+  /** A publisher said it has published up to (not including) `s`: what never came is lost. */
+  const beacon = (from: string, s: number) => {
+    const expected = next.get(from);
+    if (expected !== undefined && s > expected) {
+      stats.lost += s - expected;
+      lagged(s - expected);
+    }
+    if (expected === undefined || s > expected) next.set(from, s);
+  };
+
   const unsubscribe = channel.subscribe((data) => {
     let from: string;
     let s: number;
     let event: unknown;
     try {
-      if (data.length < 5 || data[0] !== MAGIC) throw new TypeError('not a topic event');
+      if (data.length < 5 || (data[0] !== MAGIC && data[0] !== BEACON))
+        throw new TypeError('not a topic event');
       const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const len = view.readUInt32BE(1);
       if (5 + len > view.length || len > 256) throw new TypeError('bad topic event header');
@@ -133,6 +147,11 @@ export async function clusterTopic<E extends Message>(
       if (f === undefined || f.length > 160 || !Number.isSafeInteger(s) || s < 0)
         throw new TypeError('bad topic event header');
       from = f;
+      if (data[0] === BEACON) {
+        if (5 + len !== view.length) throw new TypeError('bad topic beacon');
+        beacon(from, s);
+        return;
+      }
       event = channel.decode(view.subarray(5 + len));
       if (typeof event !== 'object' || event === null || typeof (event as Message).type !== 'string') {
         throw new TypeError('a topic event must be a message');
@@ -158,6 +177,20 @@ export async function clusterTopic<E extends Message>(
   });
 
   await channel.flush(); // resolves once the server routes this topic's events to this node
+
+  // Every second, a node that has published on this topic says how far it got (one small
+  // message), so a gap at the very end of its stream (nothing published after it) is found
+  // too, also by a node that was itself disconnected when the events went out.
+  const beaconTimer = setInterval(() => {
+    if (seq === 0 || !node.connected) return;
+    const head = Buffer.from(`${header}#${seq}`);
+    const out = Buffer.allocUnsafe(5 + head.length);
+    out[0] = BEACON;
+    out.writeUInt32BE(head.length, 1);
+    head.copy(out, 5);
+    channel.publish(out);
+  }, BEACON_MS);
+  beaconTimer.unref();
 
   return {
     name,
@@ -193,6 +226,7 @@ export async function clusterTopic<E extends Message>(
     },
     stats: () => ({ ...stats }),
     async close() {
+      clearInterval(beaconTimer);
       unsubscribe();
       await system.stop(local);
     },

@@ -144,6 +144,36 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
     }
   }, 40_000);
 
+  it('a gap at the very end of a stream (nothing published after it) is found from the publisher’s beacon', async () => {
+    const own = await startNatsServer();
+    const sa = ActorSystem.start({ name: 'a' });
+    const sb = ActorSystem.start({ name: 'b' });
+    systems.push(sa, sb);
+    try {
+      const a = await joinCluster(sa, { servers: own.url, cluster: 'tail', node: 'a' });
+      const b = await joinCluster(sb, { servers: own.url, cluster: 'tail', node: 'b' });
+      const ta = await clusterTopic<Price>(a, 'prices');
+      const tb = await clusterTopic<Price>(b, 'prices');
+      const got: (Price | Lagged)[] = [];
+      await Topic.subscribe(tb.local, subscriber(b, got));
+      for (let i = 0; i < 50; i++) ta.publish({ type: 'price', symbol: 'X', n: i });
+      await waitFor(() => got.length === 50, 'the first 50');
+      await own.kill();
+      await waitFor(() => !a.connected, 'a sees the broker gone');
+      for (let i = 50; i < 80; i++) ta.publish({ type: 'price', symbol: 'X', n: i }); // never sent, and nothing after
+      await own.restart();
+      await waitFor(() => got.some((m) => m.type === 'Lagged'), 'a Lagged from the beacon', 15_000);
+      expect(got.filter((m) => m.type === 'Lagged')).toEqual([
+        { type: 'Lagged', missed: 30, topic: tb.local.path },
+      ]);
+      expect(tb.stats()).toMatchObject({ received: 50, lost: 30 });
+    } finally {
+      await sa.shutdown();
+      await sb.shutdown();
+      await own.stop();
+    }
+  }, 40_000);
+
   it('a gap in a publisher’s stream is a Lagged to every local subscriber, counted as lost; garbage is invalid', async () => {
     const [b] = (await nodes(['b'])) as [ClusterNode];
     const tb = await clusterTopic<Price>(b, 'prices');
