@@ -6,7 +6,6 @@
  *   node --import tsx --conditions=@troupe/source bench/cluster/peer.ts <troupe|raw> <nats url>
  */
 import { connect } from '@nats-io/transport-node';
-import { Topic } from '@troupe/actors';
 import { clusterTopic, joinCluster } from '@troupe/cluster';
 import { type ActorRef, ActorSystem, type Message, receive } from '@troupe/runtime';
 import { COUNTER, type CounterMsg, ECHO, type EchoMsg, SLOW } from './keys.js';
@@ -91,7 +90,7 @@ async function troupeFanOut(url: string, name: string): Promise<void> {
         return s;
       }),
     );
-    await Topic.subscribe(prices.local, sub, { onFull: 'block' }); // lossless
+    await prices.subscribe(sub, { onFull: 'block' }); // lossless
   }
   node.connection.subscribe('bench.r4.start', {
     callback: (_e, m) => {

@@ -1,4 +1,4 @@
-import { type Lagged, Topic, type TopicMessage, topic } from '@troupe/actors';
+import { type Lagged, type SubscribeOptions, Topic, type TopicMessage, topic } from '@troupe/actors';
 import type { ActorRef, Message } from '@troupe/runtime';
 import { MessageEncodeError } from './errors.js';
 import type { ClusterNode } from './node.js';
@@ -28,11 +28,22 @@ export interface ClusterTopicStats {
 export interface ClusterTopic<E extends Message> {
   readonly name: string;
   /**
-   * This node's local topic: subscribe to it with `Topic.subscribe(topic.local, subscriber,
-   * options)` (filters, `lag` / `block` / `drop`, `Lagged`, per-subscription counters, automatic
-   * unsubscribe when the subscriber stops) exactly as for a local topic.
+   * This node's local topic, which fans events out here: filters, `lag` / `block` / `drop`,
+   * `Lagged`, per-subscription counters (`Topic.stats(local)`), automatic unsubscribe when a
+   * subscriber stops, exactly as for a local topic.
    */
   readonly local: ActorRef<TopicMessage<E>>;
+  /**
+   * Subscribes a local actor (as `Topic.subscribe(local, …)`, same options and errors) and
+   * resolves once this node receives the topic's events. (A `Topic.subscribe(local, …)` made
+   * directly is noticed within about a second.)
+   */
+  subscribe(
+    subscriber: ActorRef<NoInfer<E> | Lagged> | ActorRef<NoInfer<E>>,
+    options?: SubscribeOptions<NoInfer<E>>,
+  ): Promise<void>;
+  /** Unsubscribes; with no subscriber left this node stops receiving the topic's events. */
+  unsubscribe(subscriber: ActorRef<NoInfer<E> | Lagged> | ActorRef<NoInfer<E>>): Promise<void>;
   /**
    * Publishes to every node's subscribers: one NATS message per event, which NATS delivers once
    * to each node that has this topic; each node fans it out locally. At most once, ordered per
@@ -54,10 +65,11 @@ const BEACON_MS = 1000;
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * Opens the cluster topic `name` on this node and resolves once it receives events (Proto.Actor's lesson: one message per event per
- * node, never one per subscriber). Subscribers live on any node and subscribe to their own
- * node's `local` topic; publishers on any node call `publish`. A node that dies takes its
- * subscriptions with it; a node that opens the topic sees events published after it did.
+ * Opens the cluster topic `name` on this node (Proto.Actor's lesson: one NATS message per event
+ * per node that has subscribers, never one per subscriber). Subscribers live on any node and
+ * subscribe through their own node's `ClusterTopic.subscribe`; publishers on any node call
+ * `publish`. A node that dies takes its subscriptions with it; a node that subscribes sees the
+ * events published from then on.
  *
  * Accounting: for each local subscription, `delivered + missed = matched`, where matched counts
  * the events that reached this node while it was subscribed and passed its filter; events that
@@ -132,7 +144,7 @@ export async function clusterTopic<E extends Message>(
     if (expected === undefined || s > expected) next.set(from, s);
   };
 
-  const unsubscribe = channel.subscribe((data) => {
+  const onData = (data: Uint8Array) => {
     let from: string;
     let s: number;
     let event: unknown;
@@ -174,14 +186,36 @@ export async function clusterTopic<E extends Message>(
     next.set(from, s + 1);
     stats.received++;
     deliver(event as TopicMessage<E>);
-  });
+  };
 
-  await channel.flush(); // resolves once the server routes this topic's events to this node
+  /**
+   * This node receives the topic's events only while its local topic has subscribers (so a
+   * node without any costs the publishers nothing). Each time it starts receiving again it
+   * starts fresh: it sees what is published from then on, and no gap from before.
+   */
+  let unsubscribe: (() => void) | null = null;
+  const receiving = async (wanted: boolean) => {
+    if (wanted && unsubscribe === null) {
+      next.clear();
+      unsubscribe = channel.subscribe(onData);
+      await channel.flush(); // resolves once the server routes this topic's events here
+    } else if (!wanted && unsubscribe !== null) {
+      unsubscribe();
+      unsubscribe = null;
+    }
+  };
+  /** Subscriptions made with `Topic.subscribe(local, …)` directly, or ended by a subscriber stopping. */
+  const reconcile = () =>
+    Topic.stats(local).then(
+      (s) => receiving(s.subscriptions.length > 0),
+      () => {},
+    );
 
   // Every second, a node that has published on this topic says how far it got (one small
   // message), so a gap at the very end of its stream (nothing published after it) is found
   // too, also by a node that was itself disconnected when the events went out.
   const beaconTimer = setInterval(() => {
+    void reconcile();
     if (seq === 0 || !node.connected) return;
     const head = Buffer.from(`${header}#${seq}`);
     const out = Buffer.allocUnsafe(5 + head.length);
@@ -224,10 +258,18 @@ export async function clusterTopic<E extends Message>(
       channel.publish(out);
       stats.published++;
     },
+    async subscribe(subscriber, options) {
+      await Topic.subscribe(local, subscriber, options);
+      await receiving(true);
+    },
+    async unsubscribe(subscriber) {
+      await Topic.unsubscribe(local, subscriber);
+      await reconcile();
+    },
     stats: () => ({ ...stats }),
     async close() {
       clearInterval(beaconTimer);
-      unsubscribe();
+      await receiving(false);
       await system.stop(local);
     },
   };

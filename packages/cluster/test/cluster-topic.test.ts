@@ -55,18 +55,18 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
       for (let i = 0; i < 5; i++) {
         const got: (Price | Lagged)[] = [];
         inboxes.push(got);
-        await Topic.subscribe(t.local, subscriber(t === tb ? b : c, got));
+        await t.subscribe(subscriber(t === tb ? b : c, got));
       }
     }
     const acme: (Price | Lagged)[] = [];
-    await Topic.subscribe(tc.local, subscriber(c, acme), { filter: (p) => p.symbol === 'ACME' });
+    await tc.subscribe(subscriber(c, acme), { filter: (p) => p.symbol === 'ACME' });
     for (let i = 0; i < 1000; i++) ta.publish({ type: 'price', symbol: i % 4 === 0 ? 'ACME' : 'INIT', n: i });
     await waitFor(
       () => inboxes.every((g) => g.length === 1000) && acme.length === 250,
       'every event everywhere',
     );
     for (const got of inboxes) expect(got.map((p) => (p as Price).n)).toEqual([...Array(1000).keys()]);
-    expect(ta.stats()).toMatchObject({ published: 1000, received: 1000, lost: 0 }); // a's own copy
+    expect(ta.stats()).toMatchObject({ published: 1000, received: 0 }); // a has no subscriber: no copy comes back
     expect(tb.stats()).toMatchObject({ received: 1000, lost: 0, invalid: 0 }); // once per node, not per subscriber
     expect(tc.stats()).toMatchObject({ received: 1000, lost: 0 });
     const s = await Topic.stats(tc.local);
@@ -81,7 +81,7 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
     const ta = await clusterTopic<Price>(a, 'burst');
     const tb = await clusterTopic<Price>(b, 'burst');
     const got: (Price | Lagged)[] = [];
-    await Topic.subscribe(tb.local, subscriber(b, got), { onFull: 'block' });
+    await tb.subscribe(subscriber(b, got), { onFull: 'block' });
     for (let i = 0; i < 5000; i++) ta.publish({ type: 'price', symbol: 'X', n: i }); // 5x the topic's mailbox
     await waitFor(() => got.length === 5000, 'all 5000');
     expect(got.map((p) => (p as Price).n)).toEqual([...Array(5000).keys()]);
@@ -111,7 +111,7 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
       const ta = await clusterTopic<Price>(a, 'prices');
       const tb = await clusterTopic<Price>(b, 'prices');
       const got: (Price | Lagged)[] = [];
-      await Topic.subscribe(tb.local, subscriber(b, got));
+      await tb.subscribe(subscriber(b, got));
       const burst = (from: number) => {
         for (let i = from; i < from + 100; i++) ta.publish({ type: 'price', symbol: 'X', n: i });
       };
@@ -155,7 +155,7 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
       const ta = await clusterTopic<Price>(a, 'prices');
       const tb = await clusterTopic<Price>(b, 'prices');
       const got: (Price | Lagged)[] = [];
-      await Topic.subscribe(tb.local, subscriber(b, got));
+      await tb.subscribe(subscriber(b, got));
       for (let i = 0; i < 50; i++) ta.publish({ type: 'price', symbol: 'X', n: i });
       await waitFor(() => got.length === 50, 'the first 50');
       await own.kill();
@@ -174,11 +174,33 @@ describe.skipIf(unavailable !== null)('cluster topics', () => {
     }
   }, 40_000);
 
+  it('only a node with subscribers receives the topic; one that subscribes later sees what is published from then on', async () => {
+    const [a, b, c] = (await nodes(['a', 'b', 'c'])) as [ClusterNode, ClusterNode, ClusterNode];
+    const ta = await clusterTopic<Price>(a, 'lazy');
+    const tb = await clusterTopic<Price>(b, 'lazy');
+    const tc = await clusterTopic<Price>(c, 'lazy');
+    const onB: (Price | Lagged)[] = [];
+    await tb.subscribe(subscriber(b, onB));
+    for (let i = 0; i < 10; i++) ta.publish({ type: 'price', symbol: 'X', n: i });
+    await waitFor(() => onB.length === 10, 'b has the first 10');
+    expect(tc.stats().received).toBe(0); // c has no subscriber: NATS sent it nothing
+    const onC: (Price | Lagged)[] = [];
+    const late = subscriber(c, onC);
+    await tc.subscribe(late);
+    for (let i = 10; i < 20; i++) ta.publish({ type: 'price', symbol: 'X', n: i });
+    await waitFor(() => onB.length === 20 && onC.length === 10, 'both have the next 10');
+    expect(onC.map((m) => (m as Price).n)).toEqual(Array.from({ length: 10 }, (_, i) => 10 + i)); // no Lagged for before
+    await tc.unsubscribe(late);
+    for (let i = 20; i < 30; i++) ta.publish({ type: 'price', symbol: 'X', n: i });
+    await waitFor(() => onB.length === 30, 'b has all 30');
+    expect(tc.stats().received).toBe(10);
+  });
+
   it('a gap in a publisher’s stream is a Lagged to every local subscriber, counted as lost; garbage is invalid', async () => {
     const [b] = (await nodes(['b'])) as [ClusterNode];
     const tb = await clusterTopic<Price>(b, 'prices');
     const got: (Price | Lagged)[] = [];
-    await Topic.subscribe(tb.local, subscriber(b, got));
+    await tb.subscribe(subscriber(b, got));
     const raw = await connect({ servers: server.url });
     const event = (seq: number) => {
       const head = Buffer.from(`ghost|1#${seq}`);
