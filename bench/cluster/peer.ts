@@ -36,21 +36,6 @@ async function troupe(url: string): Promise<void> {
   );
   node.register(COUNTER, counter);
   node.register(ECHO, echo);
-  if (process.env.TROUPE_BENCH_DEBUG) {
-    setInterval(
-      () =>
-        console.error(
-          JSON.stringify({
-            count,
-            expect,
-            deadLetters: system.deadLetters,
-            peers: node.stats().peers,
-            inv: node.stats().invalidFrames,
-          }),
-        ),
-      2000,
-    ).unref();
-  }
 }
 
 /** R3's node B: a consumer that takes 1 ms per message behind a 64-slot mailbox; prints its memory each second. */
@@ -99,12 +84,6 @@ async function troupeFanOut(url: string, name: string): Promise<void> {
     },
   });
   await node.connection.flush();
-  if (process.env.TROUPE_BENCH_DEBUG) {
-    setInterval(
-      () => console.error(name, { counted, expect, ...prices.stats(), dl: system.deadLetters }),
-      2000,
-    ).unref();
-  }
 }
 
 async function rawFanOut(url: string, name: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { type Lagged, type SubscribeOptions, Topic, type TopicMessage, topic } from '@troupe/actors';
-import type { ActorRef, Message } from '@troupe/runtime';
+import { type ActorRef, type Message, mpsc } from '@troupe/runtime';
 import { MessageEncodeError } from './errors.js';
 import type { ClusterNode } from './node.js';
 
@@ -108,29 +108,27 @@ export async function clusterTopic<E extends Message>(
 
   // A burst from the wire (nats.js hands a whole socket read to its callbacks at once) waits
   // here for room in the local topic's mailbox, in order, instead of overflowing it.
-  const backlog: TopicMessage<E>[] = [];
+  const [held, backlog] = mpsc<TopicMessage<E>>(MAX_BACKLOG, { overflow: 'block' });
   let draining = false;
   const drain = async () => {
     draining = true;
-    while (backlog.length > 0) {
+    for (let next = backlog.tryRecv(); next.ok; next = backlog.tryRecv()) {
       try {
-        await local.send(backlog[0] as TopicMessage<E>);
+        await local.send(next.value);
       } catch {
-        stats.dropped += backlog.length; // the local topic stopped
-        backlog.length = 0;
+        stats.dropped += 1 + backlog.length; // the local topic stopped
+        while (backlog.tryRecv().ok) {}
       }
-      backlog.shift();
     }
     draining = false;
   };
   const deliver = (event: TopicMessage<E>) => {
     if (!draining && local.trySend(event).ok) return;
-    if (backlog.length >= MAX_BACKLOG) {
+    if (!held.trySend(event).ok) {
       stats.dropped++;
       system.deadLetter('mailboxFull', event, local.path);
       return;
     }
-    backlog.push(event);
     if (!draining) void drain();
   };
 

@@ -1,4 +1,4 @@
-import type { ActorRef, Message } from '@troupe/runtime';
+import { type ActorRef, type Message, mpsc, type Receiver, type Sender } from '@troupe/runtime';
 import { AckResult, type Entry, type Frame, SEND, TELL } from './frame.js';
 import type { PeerCounters } from './stats.js';
 
@@ -33,7 +33,9 @@ export interface InboundHost {
  */
 export class Inbound {
   private expected = 0;
-  private readonly backlog: Entry[] = [];
+  /** What waits behind a send (or tell) blocked on a full mailbox: the runtime's bounded FIFO. */
+  private readonly backlog: [Sender<Entry>, Receiver<Entry>];
+  private heldMessages = 0;
   private waiting = false;
   /** The highest sequence number the peer said it published (from its heartbeats). */
   private claimed = 0;
@@ -44,7 +46,10 @@ export class Inbound {
     readonly incarnation: string,
     private readonly counters: PeerCounters,
     private readonly maxBacklog: number,
-  ) {}
+  ) {
+    // Messages are bounded by `maxBacklog` (heldMessages); control entries ride along in order.
+    this.backlog = mpsc<Entry>(2 * maxBacklog, { overflow: 'block' });
+  }
 
   receive(frame: Frame): void {
     if (frame.seq > this.expected) {
@@ -63,7 +68,7 @@ export class Inbound {
     }
     this.expected = frame.seq + messages;
     for (const e of frame.entries) {
-      if (this.waiting || this.backlog.length > 0) this.hold(e);
+      if (this.waiting || this.backlog[0].length > 0) this.hold(e);
       else this.process(e);
     }
   }
@@ -86,16 +91,22 @@ export class Inbound {
   }
 
   private hold(e: Entry): void {
-    if (e[0] === TELL || e[0] === SEND) {
-      if (this.backlog.length >= this.maxBacklog) {
-        this.counters.received++;
-        this.counters.deadLettered++;
-        if (e[0] === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Dropped);
-        else this.host.deadLetter('mailboxFull', this.safeDecode(e[3]), e[1]);
+    const message = e[0] === TELL || e[0] === SEND;
+    if (!message || this.heldMessages < this.maxBacklog) {
+      if (this.backlog[0].trySend(e).ok) {
+        if (message) this.heldMessages++;
+        return;
+      }
+      if (!message) {
+        // Twice the backlog in control entries alone (never seen): it cannot wait, so it goes now.
+        this.host.control(this.peer, this.incarnation, e);
         return;
       }
     }
-    this.backlog.push(e);
+    this.counters.received++;
+    this.counters.deadLettered++;
+    if (e[0] === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Dropped);
+    else if (e[0] === TELL) this.host.deadLetter('mailboxFull', this.safeDecode(e[3]), e[1]);
   }
 
   private process(e: Entry): void {
@@ -179,6 +190,11 @@ export class Inbound {
 
   private resume(): void {
     this.waiting = false;
-    while (this.backlog.length > 0 && !this.waiting) this.process(this.backlog.shift() as Entry);
+    while (!this.waiting) {
+      const next = this.backlog[1].tryRecv();
+      if (!next.ok) return;
+      if (next.value[0] === TELL || next.value[0] === SEND) this.heldMessages--;
+      this.process(next.value);
+    }
   }
 }

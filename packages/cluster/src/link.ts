@@ -58,10 +58,6 @@ export class Link {
     this.subject = subject;
   }
 
-  get full(): boolean {
-    return this.messages >= this.capacity;
-  }
-
   /**
    * Queues a tell. Returns false when the link refused it (full under `block` or
    * `dropNewest`, or closed); the caller dead-letters it then.
