@@ -38,7 +38,14 @@ export {
   type ForeignWatchHooks,
   isForeignRef,
 } from './actor/foreign-ref.js';
-export { type FromMachineOptions, fromMachine, type MachineMessage } from './actor/from-machine.js';
+export {
+  type FromMachineOptions,
+  fromMachine,
+  type MachineMessage,
+  type MachinePersistence,
+  type PersistedMachine,
+  type PersistedTimer,
+} from './actor/from-machine.js';
 export type { MailboxOptions, SpawnOptions } from './actor/spawn-options.js';
 export type { SystemView } from './actor/system-view.js';
 export type { Timers } from './actor/timers.js';

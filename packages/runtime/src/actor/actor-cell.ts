@@ -6,8 +6,9 @@
  *              suspended → running    restart(): same ref, same mailbox, a fresh incarnation
  *              running → stopping     stopGracefully(): mailbox closed, drain, then children
  *              any → stopping → stopped  terminate(), in one synchronous call
- * busy         an async handler, pending ctx.sends or a pause holds the next message; run()
- *              takes none. Set in afterHandle/awaitPendingSends/startPause, cleared by resume(),
+ * busy         an async start, an async handler, pending ctx.sends or a pause holds the next
+ *              message; run() takes none. Set in awaitReady/afterHandle/awaitPendingSends/
+ *              startPause, cleared by resume(),
  *              exitNow() and stopIncarnation().
  * scheduled    set only by Dispatcher.schedule, cleared only by its drain. kick() is the one
  *              place the cell asks to be scheduled.
@@ -243,6 +244,7 @@ export class ActorCell<M extends Message>
       const instance = behavior.start(this, this);
       this.instance = instance;
       instance.afterStart?.();
+      if (instance.ready !== undefined) this.awaitReady(instance, instance.ready);
     } catch (error) {
       if (this.active) {
         this.host.publishFailed(this, error, 'start');
@@ -251,6 +253,22 @@ export class ActorCell<M extends Message>
       return false;
     }
     return this.status === 'running';
+  }
+
+  /** An async start (recovery): busy until it resolves; a rejection is a failed start. */
+  private awaitReady(instance: BehaviorInstance<M>, ready: Promise<unknown>): void {
+    this.busy = true;
+    ready.then(
+      () => {
+        if (this.instance === instance) this.guarded(() => this.resume());
+      },
+      (error: unknown) => {
+        if (this.instance !== instance || !this.active) return;
+        this.busy = false;
+        this.host.publishFailed(this, error, 'start');
+        this.exitNow({ type: 'error', error });
+      },
+    );
   }
 
   spawn<C extends Message>(behavior: Behavior<C>, options: SpawnOptions = {}): ActorRef<C> {

@@ -31,6 +31,12 @@ export interface BehaviorInstance<M extends Message> {
   supervise?(child: SupervisedChild, reason: ExitReason): void;
   /** Called once the incarnation is installed (a supervisor starts its children here). */
   afterStart?(): void;
+  /**
+   * Present when the start continues asynchronously (e.g. a persistent actor recovering its
+   * state). Until it resolves the actor takes no message: mail waits in the (bounded) mailbox.
+   * A rejection is a failed start (`ActorFailed`, phase `start`), answered by the supervisor.
+   */
+  readonly ready?: Promise<unknown> | undefined;
   /** A serializable view of the state, shown as `details` in `system.tree()`. */
   describe?(): unknown;
 }
@@ -120,8 +126,13 @@ export interface ReceiveOptions<S, M extends Message> {
   /**
    * Builds the initial state at each start (instead of the `initial` value), e.g. for mutable
    * state, or to spawn children and start timers.
+   *
+   * It may be async (load state from a database): until its promise resolves the actor takes
+   * no message, and what arrives waits in the mailbox (bounded, as always: senders see `full`
+   * or wait, per the mailbox's overflow policy). A rejection is a failed start, which the
+   * supervisor answers like any other failure.
    */
-  readonly onStart?: (ctx: ActorContext<M>) => S;
+  readonly onStart?: (ctx: ActorContext<M>) => S | Promise<S>;
   /** Handles `Terminated` for actors this one watches. Without it, `Terminated` is a dead letter (`unhandled`). */
   readonly onTerminated?: (state: S, signal: Terminated, ctx: ActorContext<M>) => S | Promise<S>;
   /** Runs once when the actor stops for good (post-stop). Errors are logged, not rethrown. */
@@ -162,18 +173,33 @@ export function receive<S, M extends Message>(
   if (typeof handler !== 'function')
     throw new TypeError(`receive: handler must be a function; got ${typeof handler}`);
   return {
-    start: (ctx) =>
-      new ReceiveInstance(options.onStart ? options.onStart(ctx) : initial, handler, options, ctx),
+    start: (ctx) => {
+      const first = options.onStart === undefined ? initial : options.onStart(ctx);
+      if (!(first instanceof Promise)) return new ReceiveInstance(first, handler, options, ctx);
+      const instance = new ReceiveInstance(initial, handler, options, ctx, first);
+      return instance;
+    },
   };
 }
 
 class ReceiveInstance<S, M extends Message> implements BehaviorInstance<M> {
+  readonly ready: Promise<unknown> | undefined;
+  /** False while an async `onStart` has not resolved: no hook sees the placeholder state. */
+  private started: boolean;
+
   constructor(
     private state: S,
     private readonly handler: (state: S, message: M, ctx: ActorContext<M>) => S | Promise<S>,
     private readonly options: ReceiveOptions<S, M>,
     private readonly ctx: ActorContext<M>,
-  ) {}
+    pending?: Promise<S>,
+  ) {
+    this.started = pending === undefined;
+    this.ready = pending?.then((state) => {
+      this.state = state;
+      this.started = true;
+    });
+  }
 
   handle(message: M): undefined | Promise<unknown> {
     const next = this.handler(this.state, message, this.ctx);
@@ -192,12 +218,13 @@ class ReceiveInstance<S, M extends Message> implements BehaviorInstance<M> {
   }
 
   stop(reason: ExitReason, restarting: boolean): void {
+    if (!this.started) return; // never got its state: nothing for the hooks to see
     if (restarting) this.options.onRestart?.(this.state, reason, this.ctx);
     else this.options.onStop?.(this.state, reason, this.ctx);
   }
 
   describe(): unknown {
-    return this.options.describe?.(this.state);
+    return this.started ? this.options.describe?.(this.state) : { starting: true };
   }
 
   private set(state: S): void {

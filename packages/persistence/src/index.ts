@@ -1,0 +1,21 @@
+/**
+ * @troupe/persistence — actors whose state survives restarts and crashes: event-sourced and
+ * durable-state behaviours and persistent XState machines, on one store contract with memory,
+ * SQLite (embedded default) and PostgreSQL backends, group commit, and projections.
+ *
+ * @packageDocumentation
+ */
+
+export { ConcurrencyError, DecodeError, RecoveryError, StoreClosedError } from './errors.js';
+export type {
+  EventRecord,
+  JournalEntry,
+  JournalQuery,
+  NewEvent,
+  PersistenceStore,
+  StoredSnapshot,
+  StoredState,
+  Write,
+  WriteResult,
+} from './store.js';
+export { memoryStore } from './stores/memory-store.js';
