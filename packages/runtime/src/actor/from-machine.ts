@@ -40,8 +40,8 @@ export interface PersistedTimer {
 
 /**
  * Where a persistent machine keeps its state (`@troupe/persistence` implements it on its
- * stores). The runtime calls `load` at every start (spawn, supervised restart, a new process)
- * and `save` after every message or delayed event that changed the snapshot or its pending
+ * stores); one hook serves one incarnation. The runtime calls `load` once at start (spawn,
+ * supervised restart, a new process) and `save` after every message or delayed event that changed the snapshot or its pending
  * timers; the actor takes its next message only once that save resolved.
  */
 export interface MachinePersistence {
@@ -61,12 +61,12 @@ export interface FromMachineOptions<TMachine extends AnyStateMachine> {
    */
   readonly describe?: (snapshot: SnapshotFrom<TMachine>) => unknown;
   /**
-   * Makes the machine durable: restored at each start from what `persistence` loads (its
-   * snapshot and its pending delayed events with their remaining time), and saved after
-   * each change. Messages that arrive while it loads wait in the mailbox. Delayed events the
-   * machine sends to *other* actors are not restored.
+   * Makes the machine durable. Called at each start (spawn, restart): the hook it returns
+   * loads the snapshot and its pending delayed events, which resume with their remaining
+   * time, and saves after each change. Messages that arrive while it loads wait in the
+   * mailbox. Delayed events the machine sends to *other* actors are not restored.
    */
-  readonly persistence?: MachinePersistence;
+  readonly persistence?: () => MachinePersistence;
 }
 
 /**
@@ -106,7 +106,7 @@ export function fromMachine<TMachine extends AnyStateMachine>(
         ctx,
         lifecycle,
         describe,
-        options.persistence,
+        options.persistence?.(),
       );
     },
   };
