@@ -6,7 +6,19 @@
  * @packageDocumentation
  */
 
+export type { EventAdapter } from './codec.js';
+export { type DurableStateOptions, durableState } from './durable-state.js';
+export { Effect } from './effect.js';
 export { ConcurrencyError, DecodeError, RecoveryError, StoreClosedError } from './errors.js';
+export { type EventSourcedOptions, eventSourced } from './event-sourced.js';
+export { type PersistentMachineOptions, persistentMachine } from './persistent-machine.js';
+export {
+  type ProjectedEvent,
+  type ProjectionMessage,
+  type ProjectionOptions,
+  type ProjectionStatus,
+  projection,
+} from './projection.js';
 export type {
   EventRecord,
   JournalEntry,

@@ -1,0 +1,145 @@
+import { type ActorFailed, type ActorRef, ActorSystem, type DeadLetter, supervisor } from '@troupe/runtime';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
+import {
+  ConcurrencyError,
+  DecodeError,
+  durableState,
+  Effect,
+  memoryStore,
+  type PersistenceStore,
+} from '../src/index.js';
+import { ControlledStore } from './support/store-wrappers.js';
+
+type CartMsg =
+  | { readonly type: 'add'; readonly item: string; readonly replyTo?: ActorRef<CartReply> }
+  | { readonly type: 'get'; readonly replyTo: ActorRef<CartReply> }
+  | { readonly type: 'crash' };
+type CartReply = { readonly type: 'items'; readonly items: readonly string[] };
+interface Cart {
+  readonly items: readonly string[];
+}
+
+const cart = (pid: string, store: PersistenceStore, fromStored?: (stored: unknown) => Cart) =>
+  durableState<CartMsg, Cart>({
+    persistenceId: pid,
+    store,
+    emptyState: { items: [] },
+    handler: (state, msg) => {
+      if (msg.type === 'crash') throw new Error('crash requested');
+      if (msg.type === 'get')
+        return Effect.none(() => msg.replyTo.tell({ type: 'items', items: state.items }));
+      return Effect.persist({ items: [...state.items, msg.item] }, (next) =>
+        msg.replyTo?.tell({ type: 'items', items: next.items }),
+      );
+    },
+    ...(fromStored === undefined ? {} : { fromStored }),
+  });
+
+const items = async (ref: ActorRef<CartMsg>) =>
+  (await ref.ask<CartReply>((replyTo) => ({ type: 'get', replyTo }), { timeoutMs: 5000 })).items;
+const add = async (ref: ActorRef<CartMsg>, item: string) =>
+  (await ref.ask<CartReply>((replyTo) => ({ type: 'add', item, replyTo }), { timeoutMs: 5000 })).items;
+
+const systems: ActorSystem[] = [];
+const start = (name = 'ds') => {
+  const system = ActorSystem.start({ name });
+  systems.push(system);
+  const deadLetters: DeadLetter[] = [];
+  const failures: ActorFailed[] = [];
+  system.events.subscribe((e) => {
+    if (e.type === 'DeadLetter') deadLetters.push(e);
+    if (e.type === 'ActorFailed') failures.push(e);
+  });
+  return { system, deadLetters, failures };
+};
+const supervised = (system: ActorSystem, pid: string, store: PersistenceStore) => {
+  system.spawn(
+    supervisor({
+      strategy: 'oneForOne',
+      intensity: { maxRestarts: 10, withinMs: 60_000 },
+      children: [{ id: 'cart', behavior: cart(pid, store) }],
+    }),
+    { name: 'carts' },
+  );
+  return system.lookup('/user/carts/cart') as unknown as ActorRef<CartMsg>;
+};
+afterEach(async () => {
+  for (const system of systems.splice(0)) await system.shutdown({ timeoutMs: 1000 });
+});
+
+describe('durableState', () => {
+  it('stores the whole state after each change, before the reply, and loads it in a new system', async () => {
+    const store = new ControlledStore(memoryStore());
+    const first = start('first').system;
+    const ref = first.spawn(cart('cart-1', store));
+    expect(await add(ref, 'apple')).toEqual(['apple']);
+    expect(await add(ref, 'pear')).toEqual(['apple', 'pear']);
+    expect(await items(ref)).toEqual(['apple', 'pear']);
+    expect(store.batches.flat().map((w) => w.kind)).toEqual(['state', 'state']); // a read stores nothing
+    expect(await store.inner.loadState('cart-1')).toEqual({
+      revision: 2,
+      payload: '{"items":["apple","pear"]}',
+    });
+    await first.shutdown();
+    const again = start('second').system.spawn(cart('cart-1', store));
+    expect(await items(again)).toEqual(['apple', 'pear']);
+  });
+
+  it('a restart resumes from the stored state with the mailbox kept', async () => {
+    const { system, deadLetters } = start();
+    const ref = supervised(system, 'cart-1', memoryStore());
+    await add(ref, 'a');
+    ref.tell({ type: 'crash' });
+    ref.tell({ type: 'add', item: 'b' });
+    expect(await items(ref)).toEqual(['a', 'b']);
+    expect(system.inspect(ref)?.restarts).toBe(1);
+    expect(deadLetters.map((d) => d.reason)).toEqual(['failed']);
+  });
+
+  it('a failed write leaves the state unchanged and fails the actor', async () => {
+    const { system, failures, deadLetters } = start();
+    const store = new ControlledStore(memoryStore());
+    const ref = supervised(system, 'cart-1', store);
+    await add(ref, 'a');
+    store.failWrites = new Error('connection reset');
+    ref.tell({ type: 'add', item: 'lost' });
+    await waitFor(() => failures.length === 1, 'the failure');
+    store.failWrites = null;
+    expect(await items(ref)).toEqual(['a']);
+    expect(deadLetters.filter((d) => d.reason === 'failed')).toHaveLength(1);
+  });
+
+  it('two incarnations cannot both write: the loser gets ConcurrencyError and reloads the winner', async () => {
+    const store = memoryStore();
+    const a = start('a');
+    const b = start('b');
+    const refA = supervised(a.system, 'cart-1', store);
+    const refB = supervised(b.system, 'cart-1', store);
+    await items(refA);
+    await items(refB);
+    await add(refA, 'from-a');
+    refB.tell({ type: 'add', item: 'from-b' });
+    await waitFor(() => b.failures.length === 1, 'B to fail');
+    expect(b.failures[0]?.error).toBeInstanceOf(ConcurrencyError);
+    expect(await items(refB)).toEqual(['from-a']);
+    expect(await add(refB, 'from-b-again')).toEqual(['from-a', 'from-b-again']);
+  });
+
+  it('a stored state that cannot be read fails the start with a DecodeError; fromStored upgrades old shapes', async () => {
+    const store = memoryStore();
+    await store.write([{ kind: 'state', persistenceId: 'broken', expectedRevision: 0, payload: '{' }]);
+    await store.write([{ kind: 'state', persistenceId: 'old', expectedRevision: 0, payload: '["x","y"]' }]);
+    const { system, failures } = start();
+    system.spawn(cart('broken', store));
+    await waitFor(() => failures.length === 1, 'the failed start');
+    expect(failures[0]?.error).toBeInstanceOf(DecodeError);
+    expect(String(failures[0]?.error)).toMatch(/broken: state revision 1 cannot be decoded/);
+    const upgraded = system.spawn(
+      cart('old', store, (stored) =>
+        Array.isArray(stored) ? { items: stored as string[] } : (stored as Cart),
+      ),
+    );
+    expect(await items(upgraded)).toEqual(['x', 'y']);
+  });
+});
