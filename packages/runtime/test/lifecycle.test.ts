@@ -392,3 +392,127 @@ describe('pause (virtual time)', () => {
     ).toBeInstanceOf(RangeError);
   });
 });
+
+describe('an async onStart (state loaded from elsewhere)', () => {
+  /** A start that resolves (or rejects) when the test says so. */
+  function deferred<T>() {
+    let resolve!: (value: T) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  }
+
+  it('takes no message until it resolves; what arrives waits in the mailbox, in order, then runs on the loaded state', async () => {
+    const load = deferred<number[]>();
+    const ref = system.spawn(
+      receive<number[], { type: 'ok'; n: number }>([], (seen, m) => [...seen, m.n], {
+        onStart: () => load.promise,
+        describe: (seen) => ({ seen }),
+      }),
+      { name: 'loader' },
+    );
+    ref.tell({ type: 'ok', n: 1 });
+    ref.tell({ type: 'ok', n: 2 });
+    await settle(system);
+    expect(system.inspect(ref)).toMatchObject({ mailboxDepth: 2, processed: 0 });
+    expect(system.tree().children.find((c) => c.name === 'loader')?.details).toEqual({ starting: true });
+    load.resolve([0]);
+    await settle(system);
+    expect(system.inspect(ref)).toMatchObject({ mailboxDepth: 0, processed: 2 });
+    expect(system.tree().children.find((c) => c.name === 'loader')?.details).toEqual({ seen: [0, 1, 2] });
+  });
+
+  it('a rejection is a failed start; under a supervisor the restart runs onStart again and queued mail survives', async () => {
+    const { supervisor } = await import('@troupe/runtime');
+    const starts: ReturnType<typeof deferred<number>>[] = [];
+    const seen: number[] = [];
+    system.spawn(
+      supervisor({
+        strategy: 'oneForOne',
+        intensity: { maxRestarts: 3, withinMs: 10_000 },
+        children: [
+          {
+            id: 'child',
+            behavior: receive<number, { type: 'ok'; n: number }>(
+              0,
+              (base, m) => {
+                seen.push(base + m.n);
+                return base;
+              },
+              {
+                onStart: () => {
+                  const start = deferred<number>();
+                  starts.push(start);
+                  return start.promise;
+                },
+              },
+            ),
+          },
+        ],
+      }),
+      { name: 'sup' },
+    );
+    const child = system.lookup('/user/sup/child') as ActorRef<{ type: 'ok'; n: number }>;
+    child.tell({ type: 'ok', n: 1 });
+    starts[0]?.reject(new Error('database unreachable'));
+    await settle(system);
+    const failed = events.filter((e) => e.type === 'ActorFailed');
+    expect(failed).toMatchObject([{ phase: 'start' }]);
+    expect(String((failed[0] as { error: unknown }).error)).toMatch(/database unreachable/);
+    expect(starts).toHaveLength(2);
+    expect(seen).toEqual([]);
+    starts[1]?.resolve(100);
+    await settle(system);
+    expect(seen).toEqual([101]);
+    expect(system.inspect(child)?.restarts).toBe(1);
+  });
+
+  it('a graceful stop while it loads waits for the load, drains, then stops on the loaded state', async () => {
+    const load = deferred<string>();
+    const stops: string[] = [];
+    const handled: string[] = [];
+    const ref = system.spawn(
+      receive<string, Message>(
+        'placeholder',
+        (s, m) => {
+          handled.push(`${s}:${m.type}`);
+          return s;
+        },
+        {
+          onStart: () => load.promise,
+          onStop: (s) => stops.push(s),
+        },
+      ),
+    );
+    ref.tell({ type: 'queued' });
+    const stopped = system.stop(ref);
+    load.resolve('loaded');
+    await stopped;
+    expect(handled).toEqual(['loaded:queued']);
+    expect(stops).toEqual(['loaded']);
+  });
+
+  it('a load that never ends is stopped hard after shutdownMs: no hook sees the placeholder, queued mail is a dead letter', async () => {
+    const stops: string[] = [];
+    const ref = system.spawn(
+      receive<string, Message>('placeholder', (s) => s, {
+        onStart: () => new Promise<string>(() => {}),
+        onStop: (s) => stops.push(s),
+      }),
+      { shutdownMs: 50 },
+    );
+    ref.tell({ type: 'queued' });
+    const stopped = system.stop(ref);
+    await settle(system);
+    clock.advance(50);
+    await stopped;
+    expect(stops).toEqual([]);
+    expect(system.inspect(ref)?.status).toBe('stopped');
+    expect(
+      events.filter((e) => e.type === 'DeadLetter').map((e) => (e as { reason: string }).reason),
+    ).toEqual(['stopped']);
+  });
+});
