@@ -19,3 +19,4 @@ export type {
   WriteResult,
 } from './store.js';
 export { memoryStore } from './stores/memory-store.js';
+export { type SqliteStoreOptions, sqliteStore } from './stores/sqlite-store.js';
