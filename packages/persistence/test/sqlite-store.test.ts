@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { PersistenceStore, Write } from '../src/store.js';
 import { sqliteStore } from '../src/stores/sqlite-store.js';
 import { storeConformance } from './store-conformance.js';
+import type { RacerData, RacerOutcome } from './support/sqlite-racer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'troupe-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,6 +43,11 @@ const events = (pid: string, expectedSeq: number, ...payloads: string[]): Write 
   events: payloads.map((payload) => ({ payload })),
 });
 
+// A worker runs the racer's TypeScript through tsx, registered before the racer is imported.
+const racerBootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./support/sqlite-racer.ts', import.meta.url).href)}); })
+  .catch((error) => { throw error; });`;
+
 describe('sqlite store', () => {
   const toClose: { close(): unknown }[] = [];
   afterEach(async () => {
@@ -57,7 +64,7 @@ describe('sqlite store', () => {
     return db;
   };
 
-  it('keeps the file in WAL mode with the requested synchronous level', async () => {
+  it('puts the file in WAL mode', async () => {
     const path = freshFile();
     const store = open(path);
     await store.write([events('a', 0, '1')]);
@@ -96,7 +103,7 @@ describe('sqlite store', () => {
     ]);
   });
 
-  it('lets exactly one of two store objects on the same file win the same expectation', async () => {
+  it("lets two store objects on one file see each other's commits: of the same expectation one wins", async () => {
     const path = freshFile();
     const one = open(path);
     const two = open(path);
@@ -127,6 +134,39 @@ describe('sqlite store', () => {
     // Each object sees the other's commits: the offsets form one journal.
     const journal = await two.readJournal({ afterOffset: 0, limit: 10 });
     expect(journal.map((e) => e.offset)).toEqual([1, 2]);
+  });
+
+  it('serializes writers in separate threads on one file: per round exactly one wins, none fails', async () => {
+    const path = freshFile();
+    open(path); // creates the tables before the racers start
+    const workers = 4;
+    const rounds = 40;
+    const barrier = new SharedArrayBuffer(4);
+    const outcomes = await Promise.all(
+      Array.from({ length: workers }, (_, id) => {
+        const data: RacerData = { path, id, workers, rounds, barrier };
+        const worker = new Worker(racerBootstrap, { eval: true, workerData: data });
+        return new Promise<RacerOutcome[]>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+          worker.once('exit', (code) =>
+            reject(new Error(`racer ${id} exited with ${code} before reporting`)),
+          );
+        });
+      }),
+    );
+    const store = open(path);
+    for (let round = 0; round < rounds; round++) {
+      const column = outcomes.map((perWorker) => perWorker[round]);
+      expect(
+        column.filter((o) => o === 'ok'),
+        `round ${round}: ${column.join(', ')}`,
+      ).toHaveLength(1);
+      expect(column.filter((o) => o === 'refused:1')).toHaveLength(workers - 1);
+      const winner = `w${column.indexOf('ok')}`;
+      expect((await store.readEvents(`race-${round}`, 1, 10)).map((e) => e.payload)).toEqual([winner]);
+      expect(await store.loadState(`race-${round}`)).toEqual({ revision: 1, payload: winner });
+    }
   });
 
   it('keeps offsets increasing and never reused after the newest events are deleted', async () => {
