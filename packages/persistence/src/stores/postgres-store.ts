@@ -286,15 +286,19 @@ class PostgresStore implements PersistenceStore {
 
   deleteEvents(persistenceId: string, toSeq: number): Promise<void> {
     return this.run(async () => {
-      // One statement, so atomic: the mark and the deletion it covers.
-      await this.pool.query(
-        `WITH marked AS (
+      // Under the write lock, so the statement's snapshot includes every committed append (a
+      // concurrent write cannot leave behind events that the new mark covers); one statement,
+      // so the mark and the deletion it covers are atomic.
+      await this.transaction((client) =>
+        client.query(
+          `WITH marked AS (
            UPDATE ${this.ids} SET deleted_to = GREATEST(deleted_to, LEAST($2::bigint, highest_seq))
            WHERE persistence_id = $1 RETURNING persistence_id, deleted_to
          )
          DELETE FROM ${this.events} e USING marked
          WHERE e.persistence_id = marked.persistence_id AND e.seq <= marked.deleted_to`,
-        [persistenceId, toSeq],
+          [persistenceId, toSeq],
+        ),
       );
     });
   }

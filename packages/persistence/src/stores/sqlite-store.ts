@@ -119,9 +119,10 @@ class SqliteStore implements PersistenceStore {
   >;
   private readonly selectCheckpoint: Database.Statement<[string], { offset: number }>;
   private readonly upsertCheckpoint: Database.Statement<[string, number]>;
-  private readonly writeBatch: Database.Transaction<(writes: readonly Write[]) => WriteResult[]>;
+  private readonly writeBatch: Database.Transaction<
+    (writes: readonly Write[]) => { results: WriteResult[]; appended: boolean }
+  >;
   private readonly deleteBatch: Database.Transaction<(persistenceId: string, toSeq: number) => void>;
-  private appendedInBatch = false;
 
   constructor(options: SqliteStoreOptions) {
     this.name = `sqlite:${options.path}`;
@@ -188,17 +189,17 @@ class SqliteStore implements PersistenceStore {
   async write(writes: readonly Write[]): Promise<WriteResult[]> {
     this.check();
     if (writes.length === 0) return [];
-    this.appendedInBatch = false;
     // IMMEDIATE takes the write lock first, so two connections cannot both read the same
     // highest sequence and then race to commit.
-    const results = this.writeBatch.immediate(writes);
-    if (this.appendedInBatch) this.listeners.notify();
+    const { results, appended } = this.writeBatch.immediate(writes);
+    if (appended) this.listeners.notify();
     return results;
   }
 
   /** The body of a write transaction: each write decided on its own, in batch order. */
-  private apply(writes: readonly Write[]): WriteResult[] {
+  private apply(writes: readonly Write[]): { results: WriteResult[]; appended: boolean } {
     const results: WriteResult[] = [];
+    let appended = false;
     for (const write of writes) {
       if (write.kind === 'events') {
         const current = this.selectHighest.get(write.persistenceId)?.highest_seq ?? 0;
@@ -220,7 +221,7 @@ class SqliteStore implements PersistenceStore {
             );
           }
           this.upsertHighest.run(write.persistenceId, seq);
-          this.appendedInBatch = true;
+          appended = true;
         }
       } else {
         const current = this.selectRevision.get(write.persistenceId)?.revision ?? 0;
@@ -232,7 +233,7 @@ class SqliteStore implements PersistenceStore {
       }
       results.push({ ok: true });
     }
-    return results;
+    return { results, appended };
   }
 
   async readEvents(persistenceId: string, fromSeq: number, limit: number): Promise<EventRecord[]> {
