@@ -31,3 +31,5 @@ export type {
   WriteResult,
 } from './store.js';
 export { memoryStore } from './stores/memory-store.js';
+export { type PostgresStoreOptions, postgresStore } from './stores/postgres-store.js';
+export { type SqliteStoreOptions, sqliteStore } from './stores/sqlite-store.js';
