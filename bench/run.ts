@@ -1,10 +1,11 @@
 /**
- * The benchmark harness: `pnpm bench [--only S1,S1b] [--runs 5]`.
+ * The benchmark harness: `pnpm bench [--only S1,S1b] [--runs 5] [--out cluster]`.
  *
  * Runs every selected scenario's systems (Troupe and its peers) `--runs` times each, one fresh
  * child process per (scenario, system, run), interleaving the systems run by run so drift on the
  * machine hits them alike. Prints progress on stderr, the tables on stdout, and writes
- * `bench/results.json` and `bench/RESULTS.md`. A failing system is reported with its error and
+ * `bench/results.json` and `bench/RESULTS.md` (with `--out NAME`: `bench/results-NAME.json` and
+ * `bench/RESULTS-NAME.md`, so a partial run does not overwrite the full report). A failing system is reported with its error and
  * skipped for the rest of its scenario; the other systems still run. Exit code 1 if any failed.
  */
 import { spawn } from 'node:child_process';
@@ -17,24 +18,40 @@ import { findScenario, scenarios } from './scenarios/index.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
-/** A child that runs longer than this is killed and its system reported as failed. */
+/** A child that runs longer than this (or its scenario's `timeoutMs`) is killed and its system reported as failed. */
 const CHILD_TIMEOUT_MS = 60_000;
-const OUTPUT = {
-  json: fileURLToPath(new URL('./results.json', import.meta.url)),
-  markdown: fileURLToPath(new URL('./RESULTS.md', import.meta.url)),
-};
 
-const USAGE = `usage: pnpm bench [--only <id>[,<id>…]] [--runs <n>]
+function outputFiles(name: string | undefined): { json: string; markdown: string } {
+  if (name !== undefined && !/^[a-z0-9-]+$/.test(name))
+    usageError(`--out must be lowercase letters, digits or -, got ${name}`);
+  const suffix = name === undefined ? '' : `-${name}`;
+  return {
+    json: fileURLToPath(new URL(`./results${suffix}.json`, import.meta.url)),
+    markdown: fileURLToPath(new URL(`./RESULTS${suffix.toUpperCase()}.md`, import.meta.url)),
+  };
+}
+
+const USAGE = `usage: pnpm bench [--only <id>[,<id>…]] [--runs <n>] [--out <name>]
   --only   scenarios to run (default: all): ${scenarios.map((s) => s.id).join(', ')}
-  --runs   runs per system, each in a fresh process (default: 5)`;
+  --runs   runs per system, each in a fresh process (default: 5)
+  --out    write results-<name>.json and RESULTS-<NAME>.md instead of the full report's files`;
 
-function parseCli(argv: readonly string[]): { selected: readonly Scenario[]; runs: number } {
+function parseCli(argv: readonly string[]): {
+  selected: readonly Scenario[];
+  runs: number;
+  output: { json: string; markdown: string };
+} {
   const args = argv[0] === '--' ? argv.slice(1) : argv;
-  let values: { only?: string; runs?: string; help?: boolean };
+  let values: { only?: string; runs?: string; out?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: { only: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        only: { type: 'string' },
+        runs: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (error) {
     return usageError(error instanceof Error ? error.message : String(error));
@@ -46,13 +63,14 @@ function parseCli(argv: readonly string[]): { selected: readonly Scenario[]; run
   const runs = Number(values.runs ?? '5');
   if (!Number.isInteger(runs) || runs < 1)
     return usageError(`--runs must be a positive integer, got ${values.runs}`);
-  if (values.only === undefined) return { selected: scenarios, runs };
+  const output = outputFiles(values.out);
+  if (values.only === undefined) return { selected: scenarios, runs, output };
   const selected = values.only.split(',').map((id) => {
     const scenario = findScenario(id.trim());
     if (scenario === undefined) return usageError(`unknown scenario ${id}`);
     return scenario;
   });
-  return { selected, runs };
+  return { selected, runs, output };
 }
 
 function usageError(message: string): never {
@@ -61,7 +79,7 @@ function usageError(message: string): never {
 }
 
 /** Runs one system of one scenario in a fresh process and returns what it reported. */
-function runChild(scenario: string, system: string): Promise<ChildReport> {
+function runChild(scenario: string, system: string, timeoutMs: number): Promise<ChildReport> {
   const args = [
     '--expose-gc',
     '--import',
@@ -74,7 +92,7 @@ function runChild(scenario: string, system: string): Promise<ChildReport> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: CHILD_TIMEOUT_MS,
+      timeout: timeoutMs,
       killSignal: 'SIGKILL',
     });
     let stdout = '';
@@ -96,7 +114,7 @@ function runChild(scenario: string, system: string): Promise<ChildReport> {
       const why =
         signal === null
           ? `exit code ${code}${hint}`
-          : `killed by ${signal}, likely the ${CHILD_TIMEOUT_MS / 1000} s timeout`;
+          : `killed by ${signal}, likely the ${timeoutMs / 1000} s timeout`;
       resolve({
         ok: false,
         error: `child printed no report (${why})\n${`${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n')}`,
@@ -136,7 +154,7 @@ function parseReport(line: string): ChildReport | undefined {
 }
 
 async function main(): Promise<boolean> {
-  const { selected, runs } = parseCli(process.argv.slice(2));
+  const { selected, runs, output } = parseCli(process.argv.slice(2));
   const outcomes: Outcome[] = [];
   for (const scenario of selected) {
     const systems = Object.keys(scenario.systems).map((system) => ({
@@ -147,7 +165,7 @@ async function main(): Promise<boolean> {
     for (let run = 1; run <= runs; run++) {
       for (const s of systems) {
         if (s.error !== undefined) continue;
-        const report = await runChild(scenario.id, s.system);
+        const report = await runChild(scenario.id, s.system, scenario.timeoutMs ?? CHILD_TIMEOUT_MS);
         const label = `${scenario.id} ${s.system.padEnd(8)} run ${run}/${runs}`;
         if (report.ok) {
           s.samples.push(...report.measurements);
@@ -165,9 +183,9 @@ async function main(): Promise<boolean> {
       );
     }
   }
-  const markdown = await writeReport(OUTPUT, outcomes, describeMachine(), runs);
+  const markdown = await writeReport(output, outcomes, describeMachine(), runs);
   console.log(markdown);
-  console.error(`wrote ${OUTPUT.json} and ${OUTPUT.markdown}`);
+  console.error(`wrote ${output.json} and ${output.markdown}`);
   return outcomes.every((o) => o.error === undefined);
 }
 

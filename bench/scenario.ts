@@ -44,6 +44,8 @@ export interface Scenario {
    * direction for every metric, or one per metric name when a run measures several.
    */
   readonly better: Better | Readonly<Record<string, Better>>;
+  /** How long one child (warm-ups and the measured run) may take; default 60 s. */
+  readonly timeoutMs?: number;
   /** Caveats printed under the scenario's table in RESULTS.md. */
   readonly notes: readonly string[];
   /** `troupe` first, then the peers, in the order they appear in the report. */

@@ -56,9 +56,15 @@ describe('projection', () => {
       await deposit(b, 10);
       await deposit(other, 100);
     }
-    await waitFor(() => model.get('acct-a') === 5 && model.get('acct-b') === 50, 'the read model to catch up');
+    await waitFor(
+      () => model.get('acct-a') === 5 && model.get('acct-b') === 50,
+      'the read model to catch up',
+    );
     expect(model.has('other-x')).toBe(false);
-    await waitFor(async () => (await store.loadCheckpoint('balances')) === 14, 'the checkpoint (offset of the last acct event)');
+    await waitFor(
+      async () => (await store.loadCheckpoint('balances')) === 14,
+      'the checkpoint (offset of the last acct event)',
+    );
     expect(await status(tail)).toBe(14);
   });
 
@@ -142,7 +148,12 @@ describe('projection', () => {
     const reader: PersistenceStore = { ...bind(writer), onAppend: () => () => {} };
     const seen: number[] = [];
     const tail = system.spawn(
-      projection<AccountEvent>({ projectionId: 'p', store: reader, pollMs: 500, handler: ({ seq }) => void seen.push(seq) }),
+      projection<AccountEvent>({
+        projectionId: 'p',
+        store: reader,
+        pollMs: 500,
+        handler: ({ seq }) => void seen.push(seq),
+      }),
     );
     expect(await status(tail)).toBe(0);
     await writer.write([{ kind: 'events', persistenceId: 'x', expectedSeq: 0, events: [{ payload: '{}' }] }]);
@@ -157,7 +168,9 @@ describe('projection', () => {
     const { system } = start();
     const store = memoryStore();
     const tagged = system.spawn(
-      account('acct-a', store, { tagger: (e) => (e.type === 'deposited' && e.amount >= 100 ? ['large'] : []) }),
+      account('acct-a', store, {
+        tagger: (e) => (e.type === 'deposited' && e.amount >= 100 ? ['large'] : []),
+      }),
     );
     for (const amount of [1, 100, 5, 250]) await deposit(tagged, amount);
     const seen: number[] = [];
@@ -176,7 +189,9 @@ describe('projection', () => {
   it('refuses bad options at the call', () => {
     const store = memoryStore();
     expect(() => projection({ projectionId: '', store, handler: () => {} })).toThrow(TypeError);
-    expect(() => projection({ projectionId: 'p', store, batchSize: 0, handler: () => {} })).toThrow(RangeError);
+    expect(() => projection({ projectionId: 'p', store, batchSize: 0, handler: () => {} })).toThrow(
+      RangeError,
+    );
     expect(() => projection({ projectionId: 'p', store, pollMs: 0, handler: () => {} })).toThrow(RangeError);
   });
 });

@@ -16,8 +16,12 @@ import { AppendListeners } from './append-listeners.js';
 export interface PostgresStoreOptions {
   /** E.g. `postgres://user:password@host:5432/db`; the `PG*` environment variables otherwise. */
   readonly connectionString?: string;
-  /** Further `pg` pool settings (TLS, timeouts…); `connectionString` and `maxConnections` override theirs. */
-  readonly pool?: PoolConfig;
+  /**
+   * Further settings for `pg`'s `Pool` (its `PoolConfig`: `host`, `ssl`, timeouts…), passed as
+   * they are; `connectionString` and `maxConnections` override theirs. Typed loosely so that
+   * using this package does not require `@types/pg`.
+   */
+  readonly pool?: Readonly<Record<string, unknown>>;
   /**
    * The schema holding the `troupe_` tables (created if missing): one per application or
    * tenant. Default `'public'`. Must be a plain identifier (`/^[A-Za-z_][A-Za-z0-9_]*$/`).
@@ -60,7 +64,7 @@ export async function postgresStore(options: PostgresStoreOptions = {}): Promise
     throw new Error('install pg (npm install pg) to use postgresStore', { cause });
   }
   const config: PoolConfig = {
-    ...options.pool,
+    ...(options.pool as PoolConfig | undefined),
     ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
     ...(options.maxConnections !== undefined && { max: options.maxConnections }),
   };

@@ -188,7 +188,8 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
     const clock = this.lifecycle.clock;
     scheduler.schedule = (source, target, event, delay, id) => {
       const key = id ?? Math.random().toString(36).slice(2);
-      if (source === actor && target === actor) this.due.set(`${source.sessionId}.${key}`, clock.now() + delay);
+      if (source === actor && target === actor)
+        this.due.set(`${source.sessionId}.${key}`, clock.now() + delay);
       this.timerChanges++;
       schedule(source, target, event, delay, key);
     };
