@@ -16,7 +16,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/troupe-consumer.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 pnpm run build >/dev/null
-packages=(packages/runtime packages/actors packages/cluster)
+packages=(packages/runtime packages/actors packages/cluster packages/persistence)
 for pkg in "${packages[@]}"; do
   (cd "$pkg" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
 done
@@ -33,7 +33,7 @@ JSON
 npm install --no-audit --no-fund --silent \
   "$work"/tarballs/*.tgz "xstate@$xstate_min" "typescript@$ts_version" "@types/node@20"
 
-cp "$root"/apps/demo/src/examples/{quickstart,channels,actors,all-cores}.ts src/
+cp "$root"/apps/demo/src/examples/{quickstart,channels,actors,all-cores,bank}.ts src/
 cat >tsconfig.json <<'JSON'
 {
   "compilerOptions": {
@@ -58,5 +58,6 @@ check() { # file, expected substring
 check quickstart 'average: 22°C'
 check channels 'price 2001'
 check actors 'breaker: hello ada'
+BANK_DB="$work/bank.db" check bank 'read model: total 110, richest alice, built from 3 events'
 # all-cores.ts needs a NATS server: type-checked above, run by the workspace's tests.
 echo "consumer test: $(ls "$work/tarballs" | tr '\n' ' ')installed with xstate@$xstate_min, type-checked (NodeNext, Bundler) and ran"

@@ -3,6 +3,7 @@
  * `Scenario` and append it here.
  */
 import type { Scenario } from '../scenario.js';
+import { p1Sqlite, p2Recovery, p3Postgres } from './p-persistence.js';
 import { r1RemoteTell, r2RemoteAsk } from './r-cluster.js';
 import { r4FanOut } from './r4-fan-out.js';
 import { r5Durable } from './r5-durable.js';
@@ -30,6 +31,9 @@ export const scenarios: readonly Scenario[] = [
   r2RemoteAsk,
   r4FanOut,
   r5Durable,
+  p1Sqlite,
+  p2Recovery,
+  p3Postgres,
 ];
 
 /** The scenario with this id (case-insensitive), or undefined. */

@@ -313,6 +313,85 @@ describe('eventSourced', () => {
     expect(await store.highestSeq('bad')).toBe(0);
   });
 
+  it('a `then` that throws fails the actor after the commit: the event stays, and the restart recovers it', async () => {
+    const { system, failures } = start();
+    const store = memoryStore();
+    const ref = system.spawn(
+      supervisor({
+        strategy: 'oneForOne',
+        intensity: { maxRestarts: 5, withinMs: 60_000 },
+        children: [
+          {
+            id: 'c',
+            behavior: eventSourced<AccountCommand, { type: 'deposited'; amount: number }, number>({
+              persistenceId: 'c',
+              store,
+              emptyState: 0,
+              commandHandler: (balance, cmd) => {
+                if (cmd.type === 'balance') return Effect.none(() => cmd.replyTo.tell({ type: 'balance', balance }));
+                if (cmd.type !== 'deposit') return Effect.unhandled();
+                return Effect.persist({ type: 'deposited', amount: cmd.amount }, () => {
+                  throw new Error('reply failed');
+                });
+              },
+              eventHandler: (balance, e) => balance + e.amount,
+            }),
+          },
+        ],
+      }),
+    );
+    void ref;
+    const child = system.lookup(`${ref.path}/c`) as import('@troupe/runtime').ActorRef<AccountCommand>;
+    child.tell({ type: 'deposit', amount: 7 });
+    await waitFor(() => failures.length === 1, 'the failure');
+    expect(await balanceOf(child)).toBe(7);
+    expect(await store.highestSeq('c')).toBe(1);
+  });
+
+  it('an event handler that throws on a stored event fails every restart at recovery until the supervisor gives up', async () => {
+    const { system, failures } = start();
+    const store = memoryStore();
+    await store.write([{ kind: 'events', persistenceId: 'poison', expectedSeq: 0, events: [{ payload: '{"amount":-1}' }] }]);
+    const escalated: unknown[] = [];
+    system.events.subscribe((e) => {
+      if (e.type === 'SupervisorEscalated') escalated.push(e);
+    });
+    system.spawn(
+      supervisor({
+        strategy: 'oneForOne',
+        intensity: { maxRestarts: 2, withinMs: 60_000 },
+        children: [
+          {
+            id: 'p',
+            behavior: eventSourced<AccountCommand, { amount: number }, number>({
+              persistenceId: 'poison',
+              store,
+              emptyState: 0,
+              commandHandler: () => Effect.none(),
+              eventHandler: (balance, e) => {
+                if (e.amount < 0) throw new RangeError('negative amount');
+                return balance + e.amount;
+              },
+            }),
+          },
+        ],
+      }),
+      { name: 'sup' },
+    );
+    await waitFor(() => escalated.length === 1, 'the supervisor to give up');
+    expect(failures.filter((f) => f.phase === 'start').length).toBe(3);
+    expect(failures.every((f) => f.phase !== 'start' || String(f.error).includes('negative amount'))).toBe(true);
+  });
+
+  it('a snapshot that cannot be decoded is a DecodeError naming it', async () => {
+    const { system, failures } = start();
+    const store = memoryStore();
+    await store.saveSnapshot('acct-s', { seq: 3, payload: 'not json' });
+    system.spawn(account('acct-s', store));
+    await waitFor(() => failures.length === 1, 'the failed start');
+    expect(String(failures[0]?.error)).toMatch(/acct-s: snapshot at 3 cannot be decoded/);
+  });
+
   it('refuses bad options at the call', () => {
     const store = memoryStore();
     const base = {
