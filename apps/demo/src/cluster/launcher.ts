@@ -90,8 +90,9 @@ export async function startClusterDemo(
 ): Promise<ClusterDemo> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'troupe-cluster-'));
   mkdirSync(dataDir, { recursive: true });
-  let local: LocalNats | undefined;
-  const natsUrl = options.nats ?? (local = await startLocalNats(join(dataDir, 'nats'))).url;
+  const local: LocalNats | undefined =
+    options.nats === undefined ? await startLocalNats(join(dataDir, 'nats')) : undefined;
+  const natsUrl = options.nats ?? (local as LocalNats).url;
   const cluster = `demo${process.pid}`;
   const events: NodeEvent[] = [];
   const note = (text: string) => {
