@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 export const USAGE = `Troupe demo — supervised actors, a pub-sub topic and backpressure, live.
 
-Usage: pnpm demo [dashboard|pipeline] [options]
+Usage: pnpm demo [dashboard|pipeline|cluster] [options]
 
 Scenarios:
   dashboard            (default) a live metrics dashboard: two publishers (a simulated web server
@@ -13,6 +13,12 @@ Scenarios:
   pipeline             an event pipeline with backpressure: block source -> bus topic -> decoder,
                        price oracle, state updater and detector -> a slow, bounded executor; the
                        source slows down to the executor's pace and nothing found is dropped
+  cluster              the pipeline across node processes joined as one cluster on NATS:
+                       block source and bus topic on one node; decoder and price oracle on
+                       another; detector, a bounded execution engine and an event-sourced ledger
+                       (SQLite) on a third. A launcher restarts a node process that dies; kill one
+                       from the page and watch its ledger recover with nothing lost. Needs
+                       nats-server (apt-get install nats-server), or --nats <url>
 
 Options:
   --duration <s>       stop after this many seconds (default: run until Ctrl-C)
@@ -21,18 +27,26 @@ Options:
   --chaos              crash a random actor every 2 s (watch the supervisors restart them)
   --log-level <level>  trace | debug | info | warn | error | fatal | silent (default info)
   --seed <n>           random seed of the simulated traffic: same seed, same traffic (default 1)
+  --nodes <n>          cluster: node processes (default: one per core, at least 2)
+  --nats <url>         cluster: use this NATS server (JetStream enabled) instead of starting one
+  --data <dir>         cluster: where nodes keep their SQLite files (default: a new temp dir)
+  --otlp <url>         cluster: also export traces over OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces
   -h, --help           show this help
 
 Ctrl-C stops gracefully: actors drain their mailboxes, then a final summary is printed.`;
 
 export interface DemoArgs {
-  readonly scenario: 'dashboard' | 'pipeline';
+  readonly scenario: 'dashboard' | 'pipeline' | 'cluster';
   readonly durationS: number | undefined;
   readonly web: boolean;
   readonly port: number;
   readonly chaos: boolean;
   readonly logLevel: string;
   readonly seed: number;
+  readonly nodes: number | undefined;
+  readonly nats: string | undefined;
+  readonly data: string | undefined;
+  readonly otlp: string | undefined;
   readonly help: boolean;
 }
 
@@ -57,8 +71,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
   if (positionals.length > 1)
     throw new UsageError(`expected at most one scenario, got: ${positionals.join(' ')}`);
   const scenario = positionals[0] ?? 'dashboard';
-  if (scenario !== 'dashboard' && scenario !== 'pipeline') {
-    throw new UsageError(`unknown scenario "${scenario}" (expected dashboard or pipeline)`);
+  if (scenario !== 'dashboard' && scenario !== 'pipeline' && scenario !== 'cluster') {
+    throw new UsageError(`unknown scenario "${scenario}" (expected dashboard, pipeline or cluster)`);
   }
   const number = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
     if (raw === undefined) return undefined;
@@ -81,8 +95,30 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     chaos: values.chaos === true,
     logLevel,
     seed: number('seed', values.seed, 0, 2 ** 31) ?? 1,
+    nodes: integer('nodes', number('nodes', values.nodes, 1, 16)),
+    nats: url('nats', values.nats, ['nats:', 'tls:', 'ws:', 'wss:']),
+    data: values.data,
+    otlp: url('otlp', values.otlp, ['http:', 'https:']),
     help: values.help === true,
   };
+}
+
+function integer(name: string, n: number | undefined): number | undefined {
+  if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got ${n}`);
+  return n;
+}
+
+function url(name: string, raw: string | undefined, protocols: readonly string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new UsageError(`--${name} must be a URL (${protocols.join(' or ')}), got "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol))
+    throw new UsageError(`--${name} must be a ${protocols.join(' or ')} URL, got "${raw}"`);
+  return raw;
 }
 
 function parse(argv: readonly string[]) {
@@ -97,6 +133,10 @@ function parse(argv: readonly string[]) {
       chaos: { type: 'boolean' },
       'log-level': { type: 'string' },
       seed: { type: 'string' },
+      nodes: { type: 'string' },
+      nats: { type: 'string' },
+      data: { type: 'string' },
+      otlp: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -3,6 +3,7 @@
  */
 import { ActorSystem } from '@troupe/runtime';
 import { type DemoArgs, parseDemoArgs, USAGE, UsageError } from './cli.js';
+import { runClusterScenario } from './cluster/run.js';
 import { startDashboard } from './dashboard/app.js';
 import { seededRandom } from './dashboard/events.js';
 import { countDeadLetters } from './dead-letter-summary.js';
@@ -44,6 +45,7 @@ export async function runDemo(
     io.print(USAGE);
     return 0;
   }
+  if (args.scenario === 'cluster') return runClusterScenario(args, io, stop);
   const system = ActorSystem.start({
     name: 'troupe-demo',
     logger: terminalLogger('troupe', args.logLevel, io.print),

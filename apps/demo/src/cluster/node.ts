@@ -32,8 +32,14 @@ const note = (text: string) => {
 };
 const deadLetters = new Map<string, number>();
 system.events.subscribe((e) => {
-  if (e.type === 'DeadLetter') deadLetters.set(e.reason, (deadLetters.get(e.reason) ?? 0) + 1);
-  else if (e.type === 'NodeUp' || e.type === 'NodeDown' || e.type === 'NodeLeft') note(`${e.type} ${e.node}`);
+  if (e.type === 'DeadLetter') {
+    deadLetters.set(e.reason, (deadLetters.get(e.reason) ?? 0) + 1);
+    if (e.reason === 'invalid' || e.reason === 'failed')
+      note(
+        `dead letter (${e.reason}) for ${e.recipient}: ${String(e.error ?? JSON.stringify(e.message) ?? '').slice(0, 160)}`,
+      );
+  } else if (e.type === 'NodeUp' || e.type === 'NodeDown' || e.type === 'NodeLeft')
+    note(`${e.type} ${e.node}`);
   else if (e.type === 'MessagesLost') note(`MessagesLost ${e.node}: ${e.count}`);
   else if (e.type === 'ActorRestarted') note(`restarted ${e.path}`);
 });

@@ -40,6 +40,14 @@ export function finalAccounting(states: readonly NodeState[], opportunitiesSeen:
         ` executed ${c.executed}, recovered ${c.recovered}${s.roles.includes('execution') ? `, ledger ${c.ledger}` : ''}`,
     );
   }
+  const published = states.reduce((n, s) => n + s.counters.blocksPublished, 0);
+  const delivered = states.reduce((n, s) => n + s.counters.blocksDelivered + s.counters.lagged, 0);
+  if (published > delivered) {
+    lines.push(
+      `bus: ${published - delivered} of ${published} blocks reached no decoder (published before it subscribed, ` +
+        'or while its node was down: the bus is at-most-once by design; from the oracle on, the priced stream is durable)',
+    );
+  }
   const ledger = states.find((s) => s.roles.includes('execution'))?.counters.ledger;
   if (ledger !== undefined) {
     lines.push(
