@@ -52,6 +52,29 @@ describe('demo command line', () => {
     expect(parseDemoArgs(['-h']).help).toBe(true);
   });
 
+  it('reads the cluster flags', () => {
+    expect(
+      parseDemoArgs([
+        'cluster',
+        '--nodes',
+        '3',
+        '--nats',
+        'nats://10.0.0.5:4222',
+        '--data',
+        '/tmp/d',
+        '--otlp',
+        'http://127.0.0.1:4318/v1/traces',
+      ]),
+    ).toMatchObject({
+      scenario: 'cluster',
+      nodes: 3,
+      nats: 'nats://10.0.0.5:4222',
+      data: '/tmp/d',
+      otlp: 'http://127.0.0.1:4318/v1/traces',
+    });
+    expect(USAGE).toContain('pnpm demo [dashboard|pipeline|cluster]');
+  });
+
   it('accepts the `--` that `pnpm demo -- …` and `pnpm start -- …` pass through', () => {
     expect(parseDemoArgs(['--', '--duration', '1'])).toMatchObject({ durationS: 1, scenario: 'dashboard' });
     expect(parseDemoArgs(['--', '--no-web'])).toMatchObject({ web: false });
@@ -66,6 +89,11 @@ describe('demo command line', () => {
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['sideways'], /unknown scenario "sideways"/],
     [['dashboard', 'pipeline'], /at most one scenario/],
+    [['cluster', '--nodes', '0'], /--nodes must be a number from 1 to 16/],
+    [['cluster', '--nodes', '2.5'], /--nodes must be an integer/],
+    [['cluster', '--nats', 'localhost:4222'], /--nats must be a nats: or tls: or ws: or wss: URL/],
+    [['cluster', '--nats', 'not a url'], /--nats must be a URL/],
+    [['cluster', '--otlp', 'ftp://x'], /--otlp must be a http: or https: URL/],
   ])('%j is a usage error: %s', (argv, message) => {
     expect(() => parseDemoArgs(argv)).toThrow(UsageError);
     expect(() => parseDemoArgs(argv)).toThrow(message);
