@@ -9,7 +9,7 @@ const deadLetterText = (byReason: Readonly<Record<string, number>>): string => {
 
 /** `[node-2 up, start 1] published blocks 0 priced 120 | delivered … | lagged … | dead letters … | executed … | ledger …` */
 export function nodeLine(view: NodeView): string {
-  const head = `[${view.name} ${view.status}, start ${view.starts}]`;
+  const head = `[${view.name} ${view.status}, pid ${view.pid ?? '-'}, start ${view.starts}]`;
   const s = view.state;
   if (s === undefined) return `${head} (no report yet)`;
   const c = s.counters;
