@@ -60,6 +60,16 @@ describe.skipIf(unavailable !== null)('the cluster demo', () => {
       "the observer's Terminated(nodeDown) for the ledger",
       10_000,
     );
+    // Each node's /metrics: Prometheus conventions (counters end in _total), every sample labelled with its node.
+    const text = (await demo.metrics('node-2')) ?? '';
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
+    expect(types.length).toBeGreaterThan(10);
+    for (const [name, type] of types) if (type === 'counter') expect(name).toMatch(/_total$/);
+    const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(samples.every((l) => l.includes('node="node-2"'))).toBe(true);
+    expect(text).toMatch(/troupe_peer_messages_sent_total\{peer="node-1",node="node-2"\} \d+/);
+    expect(text).toMatch(/troupe_topic_delivered_total\{topic="blocks",node="node-2"\} [1-9]/);
+
     const { states, opportunities } = await demo.stop(15_000);
     demo = undefined;
     const ledger = states.find((s) => s.node === 'node-3')?.counters.ledger;
