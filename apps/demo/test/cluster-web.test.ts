@@ -79,13 +79,27 @@ describe.skipIf(NO_NATS !== null)('the cluster demo’s web server', () => {
     expect(two.state?.tree.path).toBe('/user');
     // The tree is trimmed to what the page shows.
     expect(Object.keys(two.state?.tree ?? {}).sort()).toEqual(
-      ['children', 'kind', 'mailboxCapacity', 'mailboxDepth', 'name', 'path', 'processed', 'restarts', 'status'].sort(),
+      [
+        'children',
+        'kind',
+        'mailboxCapacity',
+        'mailboxDepth',
+        'name',
+        'path',
+        'processed',
+        'restarts',
+        'status',
+      ].sort(),
     );
     expect(s.events.map((e) => e.text)).toEqual(
       expect.arrayContaining([expect.stringMatching(/^node-1 is up/), 'observer: NodeUp node-2']),
     );
     // The ledger counts (the flow runs end to end).
-    await waitFor(async () => ((await state()).nodes[0]?.state?.counters.ledger ?? 0) > 0, 'ledger > 0', 20_000);
+    await waitFor(
+      async () => ((await state()).nodes[0]?.state?.counters.ledger ?? 0) > 0,
+      'ledger > 0',
+      20_000,
+    );
     expect((await get('/api/state')).text.length).toBeLessThan(64 * 1024);
   }, 30_000);
 
@@ -97,7 +111,10 @@ describe.skipIf(NO_NATS !== null)('the cluster demo’s web server', () => {
     const names = helps.map((l) => l.split(' ')[2]);
     expect(names.length).toBeGreaterThan(10);
     expect(new Set(names).size).toBe(names.length);
-    const types = m.text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+    const types = m.text
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE '))
+      .map((l) => l.split(' ')[2]);
     expect(new Set(types).size).toBe(types.length);
     expect(m.text).toMatch(/^troupe_peer_messages_sent_total\{[^}]*node="node-1"/m);
     expect(m.text).toMatch(/^troupe_peer_messages_sent_total\{[^}]*node="node-2"/m);
@@ -131,7 +148,13 @@ describe.skipIf(NO_NATS !== null)('the cluster demo’s web server', () => {
       ['/api/kill', '{}', {}, 400, /node must be/],
       ['/api/kill', '{"node":"node-1"}', { 'content-type': 'text/plain' }, 415, /application\/json/],
       ['/api/kill', '{"node":"node-1"}', { origin: 'http://evil.example' }, 403, /cross-origin/],
-      ['/api/control', '{"node":"node-2","action":"explode","path":"/user/flow/oracle"}', {}, 400, /action must be/],
+      [
+        '/api/control',
+        '{"node":"node-2","action":"explode","path":"/user/flow/oracle"}',
+        {},
+        400,
+        /action must be/,
+      ],
       ['/api/control', '{"node":"node-2","action":"slow","path":"/user/flow/oracle"}', {}, 400, /ms must be/],
       ['/api/control', '{"node":"node-2","action":"crash"}', {}, 400, /path must be/],
       ['/api/control', '{"node":"node-1","action":"flood","count":0}', {}, 400, /count must be/],
@@ -160,10 +183,13 @@ describe.skipIf(NO_NATS !== null)('the cluster demo’s web server', () => {
     const { request } = await import('node:http');
     const rebound = await new Promise<number>((resolve, reject) => {
       const url = new URL(`${web?.url}/api/state`);
-      request({ host: url.hostname, port: url.port, path: url.pathname, headers: { host: 'evil.example' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      })
+      request(
+        { host: url.hostname, port: url.port, path: url.pathname, headers: { host: 'evil.example' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
         .on('error', reject)
         .end();
     });
@@ -180,7 +206,10 @@ describe.skipIf(NO_NATS !== null)('the cluster demo’s web server', () => {
       return flow?.children.find((c) => c.name === 'oracle')?.restarts ?? 0;
     };
     await waitFor(async () => (await restarts()) === 1, 'the oracle restarted once', 10_000);
-    const slow = await post('/api/control', '{"node":"node-2","action":"slow","path":"/user/flow/oracle","ms":0}');
+    const slow = await post(
+      '/api/control',
+      '{"node":"node-2","action":"slow","path":"/user/flow/oracle","ms":0}',
+    );
     expect(slow).toEqual({ status: 200, json: { ok: true } });
   }, 20_000);
 

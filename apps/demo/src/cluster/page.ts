@@ -10,12 +10,12 @@
  * Every value from the state goes in through `textContent` or an attribute, never `innerHTML`.
  *
  * Stable hooks (for the browser test and for anyone scripting the page): `#status`, `#ledger`
- * (`data-testid="ledger"`), `#events` (`data-testid="events"`), `button[data-flood]`,
+ * (`data-testid="ledger"`), `#events` (`data-testid="events"`), `button[data-flood]` (its `data-on` names the source's node),
  * `#action-result`, and per node `[data-node="<name>"]` with `[data-field="<field>"]` for
  * status, peer-view, pid, starts, roles, uptime, published, delivered, lagged, executed,
  * recovered, ledger, dead-letters; `button[data-kill="<name>"]`; links rows
  * `[data-peer="<peer>"]`; tree rows `[data-path="<path>"]` with `button[data-action="crash"]`
- * and `button[data-action="slow"]` on workers.
+ * and `button[data-action="slow"]` on workers (their `data-on` names the node). Only a card has `data-node`.
  */
 import { createHash } from 'node:crypto';
 import { STYLE } from '../web/page-style.js';
@@ -149,10 +149,10 @@ function drawTree(card, view) {
       if (state.workers.indexOf(a.path) >= 0) {
         var on = slowed.has(slowKey);
         actions.append(el('span', { class: 'actions' }, [
-          el('button', { type: 'button', 'data-action': 'slow', 'data-node': view.name, 'data-path': a.path,
+          el('button', { type: 'button', 'data-action': 'slow', 'data-on': view.name, 'data-path': a.path,
             'data-slow-key': slowKey, 'aria-pressed': on ? 'true' : 'false',
             'aria-label': 'Make ' + a.path + ' on ' + view.name + ' slow (200 ms per message)' }, [on ? 'reset speed' : 'slow']),
-          el('button', { type: 'button', class: 'danger', 'data-action': 'crash', 'data-node': view.name, 'data-path': a.path,
+          el('button', { type: 'button', class: 'danger', 'data-action': 'crash', 'data-on': view.name, 'data-path': a.path,
             'aria-label': 'Crash ' + a.path + ' on ' + view.name }, ['crash'])]));
       }
       var name = el('td', { class: 'path', title: a.path }, [a.name]);
@@ -245,7 +245,7 @@ function drawLedger(nodes) {
     : exec.name + ' is ' + exec.status + ': last count seen; its ledger recovers when it is back');
   var source = nodes.filter(function (n) { return n.roles.indexOf('source') >= 0; })[0];
   var flood = document.getElementById('flood');
-  flood.setAttribute('data-node', source ? source.name : '');
+  flood.setAttribute('data-on', source ? source.name : '');
   flood.disabled = !source || source.status !== 'up';
 }
 
@@ -283,12 +283,12 @@ document.addEventListener('click', function (event) {
   var kill = button.getAttribute('data-kill');
   if (kill) { post('/api/kill', { node: kill }, 'kill ' + kill); return; }
   if (button.id === 'flood') {
-    var on = button.getAttribute('data-node');
+    var on = button.getAttribute('data-on');
     post('/api/control', { node: on, action: 'flood', count: 500 }, 'flood 500 blocks on ' + on);
     return;
   }
   var action = button.getAttribute('data-action');
-  var node = button.getAttribute('data-node');
+  var node = button.getAttribute('data-on');
   var path = button.getAttribute('data-path');
   if (action === 'crash') post('/api/control', { node: node, action: 'crash', path: path }, 'crash ' + path + ' on ' + node);
   else if (action === 'slow') {
