@@ -242,3 +242,96 @@ describe.skipIf(NO_NATS !== null)('the cluster demo’s web server', () => {
     );
   }, 45_000);
 });
+
+// The same server over a stand-in demo (no processes): what it does when the demo misbehaves.
+describe('the cluster web server over a misbehaving demo', () => {
+  let web: ClusterWeb;
+  let failMetrics = true;
+  const stub: ClusterDemo = {
+    cluster: 'stub',
+    natsUrl: 'nats://127.0.0.1:1',
+    dataDir: '/nonexistent',
+    nodes: () => [
+      { name: 'node-1', roles: ['source'], status: 'up', pid: 1, starts: 1, port: 1, state: undefined },
+      {
+        name: 'node-2',
+        roles: ['pricing'],
+        status: 'down',
+        pid: undefined,
+        starts: 3,
+        port: 2,
+        state: undefined,
+      },
+    ],
+    events: () => [],
+    kill: () => false,
+    control: async () => ({ status: 502, body: 'the node did not answer' }),
+    metrics: async (name) => {
+      if (failMetrics) throw new Error(`metrics of ${name} broke`);
+      return undefined;
+    },
+    stop: async () => ({ states: [], opportunities: 0 }),
+  };
+  const post = async (path: string, body: string | ReadableStream<Uint8Array>) => {
+    const res = await fetch(`${web.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      ...(typeof body === 'string' ? {} : { duplex: 'half' }),
+    } as RequestInit);
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+
+  beforeAll(async () => {
+    web = await startClusterWeb({ demo: stub, port: 0 });
+  });
+  afterAll(() => web.close());
+
+  it('a throwing handler answers 500 and the server goes on', async () => {
+    const stderr = process.stderr.write;
+    process.stderr.write = () => true;
+    try {
+      const broken = await fetch(`${web.url}/metrics/node-1`);
+      expect(broken.status).toBe(500);
+      expect(await broken.json()).toEqual({ error: 'internal error' });
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect((await fetch(`${web.url}/api/state`)).status).toBe(200);
+    failMetrics = false;
+    const none = await fetch(`${web.url}/metrics`);
+    expect([none.status, await none.json()]).toEqual([503, { error: 'no node answered; try again shortly' }]);
+    expect((await fetch(`${web.url}/metrics/node-2`)).status).toBe(503);
+  });
+
+  it('kill of a node that is not up is 409; a node’s non-JSON answer is wrapped', async () => {
+    expect(await post('/api/kill', '{"node":"node-2"}')).toEqual({
+      status: 409,
+      json: { error: 'node-2 is down, not up; try again shortly' },
+    });
+    expect(await post('/api/control', '{"node":"node-1","action":"flood","count":5}')).toEqual({
+      status: 502,
+      json: { error: 'the node did not answer' },
+    });
+  });
+
+  it('a streamed body past 4 KiB (no Content-Length) is 413', async () => {
+    const chunk = new TextEncoder().encode(`{"node":"${'x'.repeat(1000)}`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const r = await post('/api/kill', body).catch((error: unknown) => ({
+      status: 0,
+      json: { error: String(error) },
+    }));
+    expect(r.status).toBe(413);
+  });
+
+  it('refuses to listen on a bad port', async () => {
+    await expect(startClusterWeb({ demo: stub, port: 70_000 })).rejects.toThrow(RangeError);
+  });
+});
