@@ -152,10 +152,13 @@ describe.skipIf(SKIP || chromium_?.ok !== true || NO_NATS !== null)('the cluster
   }, 120_000);
 
   it('flood and crash buttons reach the nodes', async () => {
+    const published = await count('node-1', 'published');
     await page.locator('#flood').click();
     await expect
       .poll(() => page.getByTestId('action-result').textContent(), BOUND)
       .toBe('flood 500 blocks on node-1: ok');
+    // The flood counts as published on node-1 (500 at once, besides the source's own blocks).
+    await expect.poll(() => count('node-1', 'published'), BOUND).toBeGreaterThanOrEqual(published + 500);
     const oracle = page.locator('[data-node="node-2"] tr[data-path="/user/flow/oracle"]');
     await oracle.locator('button[data-action="crash"]').click();
     await expect
