@@ -29,7 +29,7 @@ Options:
   --seed <n>           random seed of the simulated traffic: same seed, same traffic (default 1)
   --nodes <n>          cluster: node processes (default: one per core, at least 2)
   --nats <url>         cluster: use this NATS server (JetStream enabled) instead of starting one
-  --data <dir>         cluster: where nodes keep their SQLite files (default: a new temp dir)
+  --data <dir>         cluster: where nodes keep their SQLite files (default: a temp dir, removed at the end)
   --otlp <url>         cluster: also export traces over OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces
   -h, --help           show this help
 

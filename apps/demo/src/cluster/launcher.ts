@@ -7,7 +7,7 @@
  * prints a per-node summary every second and the final accounting at the end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +51,7 @@ export interface ClusterDemo {
   readonly natsUrl: string;
   readonly dataDir: string;
   nodes(): NodeView[];
-  /** Launcher and observer events (process exits and starts, NodeUp/NodeDown, Terminated), newest last. */
+  /** Launcher and observer events (process exits and starts, NodeUp/NodeDown, Terminated), newest last (a copy). */
   events(): readonly NodeEvent[];
   /** SIGKILLs a node's process (the launcher starts it again). */
   kill(name: string): boolean;
@@ -88,6 +88,7 @@ export async function startClusterDemo(
   options: ClusterDemoOptions,
   print: (line: string) => void,
 ): Promise<ClusterDemo> {
+  const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'troupe-cluster-'));
   mkdirSync(dataDir, { recursive: true });
   const local: LocalNats | undefined =
@@ -179,6 +180,13 @@ export async function startClusterDemo(
     });
   };
   for (const proc of procs) launch(proc);
+  // Should the launcher itself end abruptly (an uncaught error, process.exit), take the node
+  // processes and the local nats-server with it: no orphans.
+  const killAll = () => {
+    for (const proc of procs) proc.child?.kill('SIGKILL');
+    local?.kill();
+  };
+  process.once('exit', killAll);
 
   // The observer: a member of the cluster that watches the ledger wherever it runs.
   const observerSystem = ActorSystem.start({ name: 'launcher' });
@@ -246,7 +254,7 @@ export async function startClusterDemo(
     natsUrl,
     dataDir,
     nodes: () => procs.map(view),
-    events: () => events,
+    events: () => [...events],
     kill(name) {
       const proc = procs.find((p) => p.name === name);
       if (proc?.child === undefined || proc.status !== 'up') return false;
@@ -292,6 +300,8 @@ export async function startClusterDemo(
       await Promise.all(procs.map(terminate));
       await observerSystem.shutdown({ timeoutMs: 2000 });
       await local?.stop();
+      process.removeListener('exit', killAll);
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
       const states = procs.map((p) => p.final ?? p.state).filter((s): s is NodeState => s !== undefined);
       return { states, opportunities: opportunities() };
     },

@@ -49,6 +49,8 @@ const accepts = (port: number): Promise<boolean> =>
 export interface LocalNats {
   readonly url: string;
   stop(): Promise<void>;
+  /** SIGKILL now (synchronous: for a process `exit` handler). */
+  kill(): void;
 }
 
 /** Starts `nats-server -js` on a free loopback port, storing in `storeDir`; resolves once it accepts connections. */
@@ -77,6 +79,9 @@ export async function startLocalNats(storeDir: string): Promise<LocalNats> {
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
+    },
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
 }

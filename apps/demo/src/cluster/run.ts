@@ -4,6 +4,7 @@ import type { DemoArgs } from '../cli.js';
 import { startClusterDemo } from './launcher.js';
 import { NatsMissingError } from './nats.js';
 import { finalAccounting, nodeLine } from './summary.js';
+import { startClusterWeb } from './web.js';
 
 export interface ClusterIo {
   readonly print: (line: string) => void;
@@ -40,12 +41,26 @@ export async function runClusterScenario(
   io.print(
     `[cluster] ${nodes} node processes in cluster "${demo.cluster}" on ${demo.natsUrl}; SQLite files in ${demo.dataDir}`,
   );
+  const web = args.web
+    ? await startClusterWeb({ demo, port: args.port }).catch((error: unknown) => {
+        io.printError(
+          `[web] cannot serve the page on 127.0.0.1:${args.port} (${String((error as { code?: unknown }).code ?? error)}); ` +
+            'running without it: pick another port with --port <n>, or --port 0 for a free one',
+        );
+        return undefined;
+      })
+    : undefined;
+  if (web !== undefined)
+    io.print(
+      `[web] the cluster at ${web.url}: nodes, trees, links, kill a node and watch its ledger recover`,
+    );
   const report = setInterval(() => {
     for (const view of demo.nodes()) io.print(nodeLine(view));
   }, 1000);
   await stop(args);
   clearInterval(report);
   io.print('\nshutting down: the source stops, the pipeline drains, then every node stops gracefully…');
+  await web?.close();
   const { states, opportunities } = await demo.stop();
   for (const line of finalAccounting(states, opportunities)) io.print(line);
   return 0;
