@@ -270,6 +270,9 @@ export async function startFlow(
         start: 'all',
         initial: null,
         maxAckPending: 16,
+        // What a killed node-3 had received but not acknowledged comes again this soon (the
+        // ledger skips a block it already recorded). JetStream's default would be 30 s.
+        ackWaitMs: 3000,
         handle: async (s, event, info) => {
           counters.pricedDelivered++;
           if (info.redelivered) counters.redelivered++;
