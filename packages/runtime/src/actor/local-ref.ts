@@ -37,7 +37,8 @@ export class LocalRef<M extends Message> implements ActorRef<M> {
       cell.deadLetter('invalid', message);
       return;
     }
-    const r = cell.mailbox.trySend(message);
+    const tracing = cell.host.tracing;
+    const r = cell.mailbox.trySend(tracing === null ? message : tracing.wrap(message));
     if (r.ok) return;
     if (r.reason === 'full') {
       cell.drop(message);
@@ -48,12 +49,20 @@ export class LocalRef<M extends Message> implements ActorRef<M> {
 
   trySend<T extends M>(message: T): TrySendResult<T> {
     if (!isMessage(message)) throw new TypeError(invalidMessage(message, this.cell.path));
-    return this.cell.mailbox.trySend(message) as TrySendResult<T>;
+    const tracing = this.cell.host.tracing;
+    if (tracing === null) return this.cell.mailbox.trySend(message) as TrySendResult<T>;
+    const r = this.cell.mailbox.trySend(tracing.wrap(message));
+    // A refused message comes back as it was given, never in its tracing envelope.
+    return (r.ok ? r : { ok: false, reason: r.reason, value: message }) as TrySendResult<T>;
   }
 
   async send(message: M, options?: WaitOptions): Promise<void> {
     if (!isMessage(message)) throw new TypeError(invalidMessage(message, this.cell.path));
-    const r = await this.cell.mailbox.send(message, options?.signal);
+    const tracing = this.cell.host.tracing;
+    const r = await this.cell.mailbox.send(
+      tracing === null ? message : tracing.wrap(message),
+      options?.signal,
+    );
     if (r.ok || r.reason === 'dropped') return;
     if (r.reason === 'closed') throw new ActorStoppedError(this.cell.path);
     throw options?.signal?.reason ?? new DOMException('send aborted', 'AbortError');
