@@ -100,6 +100,8 @@ describe('traceparent', () => {
       42,
       '',
       tp.toUpperCase(),
+      `00-${sc.traceId.toUpperCase()}-${sc.spanId}-01`,
+      `00-${sc.traceId}-${sc.spanId.toUpperCase()}-01`,
       `${tp}0`,
       tp.slice(1),
       `01${tp.slice(2)}`,
@@ -223,6 +225,7 @@ describe.skipIf(unavailable !== null)('tracing across a cluster', () => {
       const garbage = [
         'garbage',
         good.toUpperCase(),
+        '00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01',
         '00-00000000000000000000000000000000-b7ad6b7169203331-01',
         '00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01',
         `${good}-extra`,

@@ -328,7 +328,8 @@ describe('eventSourced', () => {
               store,
               emptyState: 0,
               commandHandler: (balance, cmd) => {
-                if (cmd.type === 'balance') return Effect.none(() => cmd.replyTo.tell({ type: 'balance', balance }));
+                if (cmd.type === 'balance')
+                  return Effect.none(() => cmd.replyTo.tell({ type: 'balance', balance }));
                 if (cmd.type !== 'deposit') return Effect.unhandled();
                 return Effect.persist({ type: 'deposited', amount: cmd.amount }, () => {
                   throw new Error('reply failed');
@@ -351,7 +352,9 @@ describe('eventSourced', () => {
   it('an event handler that throws on a stored event fails every restart at recovery until the supervisor gives up', async () => {
     const { system, failures } = start();
     const store = memoryStore();
-    await store.write([{ kind: 'events', persistenceId: 'poison', expectedSeq: 0, events: [{ payload: '{"amount":-1}' }] }]);
+    await store.write([
+      { kind: 'events', persistenceId: 'poison', expectedSeq: 0, events: [{ payload: '{"amount":-1}' }] },
+    ]);
     const escalated: unknown[] = [];
     system.events.subscribe((e) => {
       if (e.type === 'SupervisorEscalated') escalated.push(e);
@@ -380,7 +383,9 @@ describe('eventSourced', () => {
     );
     await waitFor(() => escalated.length === 1, 'the supervisor to give up');
     expect(failures.filter((f) => f.phase === 'start').length).toBe(3);
-    expect(failures.every((f) => f.phase !== 'start' || String(f.error).includes('negative amount'))).toBe(true);
+    expect(failures.every((f) => f.phase !== 'start' || String(f.error).includes('negative amount'))).toBe(
+      true,
+    );
   });
 
   it('a snapshot that cannot be decoded is a DecodeError naming it', async () => {

@@ -246,9 +246,16 @@ describe('tracing on', () => {
     a.tell({ type: 'hang' });
     await waitFor(() => started.length === 1, 'the handler started');
     expect(named('handle hang')).toHaveLength(0);
+    const queued = { type: 'queued' };
+    const parent = provider.getTracer('test').startSpan('sender');
+    withTraceContext(trace.setSpan(ROOT_CONTEXT, parent), () => a.tell(queued));
+    parent.end();
     await system.stop(a, { timeoutMs: 0 });
     const s = one('handle hang');
     expect(s.events.map((e) => e.name)).toContain('troupe.abandoned');
+    // The message still queued when it stopped: a dead letter as it was sent.
+    expect(deadLetters.map((d) => d.reason)).toEqual(['stopped', 'stopped']);
+    expect(deadLetters[1]?.message).toBe(queued);
   });
 
   it('timer messages continue the trace of the handler that started them', async () => {
