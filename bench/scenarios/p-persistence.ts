@@ -249,7 +249,13 @@ async function p3Raw(n: number): Promise<Measurement> {
       await Promise.all(
         Array.from({ length: ACTORS }, async (_, a) => {
           for (let k = 1; k <= per; k++) {
-            await pool.query(insert, [`counter-${a}`, k, JSON.stringify({ type: 'added', i: k }), [], Date.now()]);
+            await pool.query(insert, [
+              `counter-${a}`,
+              k,
+              JSON.stringify({ type: 'added', i: k }),
+              [],
+              Date.now(),
+            ]);
           }
         }),
       );
