@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   BasicTracerProvider,
@@ -327,6 +327,51 @@ describe('tracing on', () => {
     expect(deadLetters[0]?.message).toBe(message);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.value).toEqual({ type: 'late2' });
+  });
+});
+
+describe('a hostile tracer', () => {
+  it('a tracer or span that throws never fails an actor: every message is handled and accounted', async () => {
+    const throwing = {
+      startSpan: () => {
+        throw new Error('tracer down');
+      },
+    } as unknown as Tracer;
+    const brokenSpans = provider.getTracer('test');
+    const spanThatThrows = {
+      startSpan: (...args: Parameters<Tracer['startSpan']>) => {
+        const span = brokenSpans.startSpan(...args);
+        span.end = () => {
+          throw new Error('end failed');
+        };
+        span.recordException = () => {
+          throw new Error('record failed');
+        };
+        return span;
+      },
+    } as unknown as Tracer;
+    for (const tracer of [throwing, spanThatThrows]) {
+      const other = ActorSystem.start({ name: 'hostile', tracing: { tracer } });
+      try {
+        type M = { type: 'ok' } | { type: 'crash' };
+        let handled = 0;
+        const a = other.spawn(
+          receive<null, M>(null, (s, m) => {
+            handled++;
+            if (m.type === 'crash') throw new Error('boom');
+            return s;
+          }),
+          { name: 'a' },
+        );
+        for (let i = 0; i < 3; i++) a.tell({ type: 'ok' });
+        a.tell({ type: 'crash' });
+        await waitFor(() => handled === 4, 'every message handled');
+        await settle(other);
+        expect(other.inspect(a)).toMatchObject({ processed: 3, failed: 1 });
+      } finally {
+        await other.shutdown({ timeoutMs: 100 });
+      }
+    }
   });
 });
 

@@ -715,9 +715,8 @@ export class ActorCell<M extends Message>
     const handling = this.rare?.handling;
     if (handling != null) {
       const rare = this.rare as Rare<M>;
-      handling.fail(error);
       rare.handling = null;
-      rare.failedSpan = handling.span.spanContext();
+      rare.failedSpan = handling.fail(error);
     }
     if (message !== undefined) {
       this.failed++; // counts failed messages; a failure outside one is an ActorFailed event only

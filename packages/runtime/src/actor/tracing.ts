@@ -1,6 +1,7 @@
 import {
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
@@ -92,42 +93,63 @@ export function untraced<T>(entry: T | TracedMessage<T>): T {
   return entry instanceof TracedMessage ? entry.message : entry;
 }
 
-/** @internal The span of one message being handled; ends once, however the handling ends. */
+/** What a throwing tracer or span is reported to (the system's logger): it never fails an actor. */
+type OnError = (error: unknown) => void;
+
+/**
+ * @internal The span of one message being handled; ends once, however the handling ends. The
+ * tracer is user-supplied: whatever its spans throw is reported, never thrown through the cell.
+ */
 export class Handling {
   private ended = false;
 
   constructor(
-    readonly span: Span,
+    private readonly span: Span,
     /** The context the handler runs in: the parent's, with this span set. */
     readonly context: Context,
+    private readonly onError: OnError,
   ) {}
 
   /** Processed, or unhandled. */
   end(unhandled: boolean): void {
     if (this.ended) return;
     this.ended = true;
-    if (unhandled) this.span.setAttribute('troupe.unhandled', true);
-    this.span.end();
+    try {
+      if (unhandled) this.span.setAttribute('troupe.unhandled', true);
+      this.span.end();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
-  /** The handler threw or rejected, or the machine errored. */
-  fail(error: unknown): void {
-    if (this.ended) return;
+  /** The handler threw or rejected, or the machine errored; returns the span's context (for the restart). */
+  fail(error: unknown): SpanContext | null {
+    if (this.ended) return null;
     this.ended = true;
-    this.span.recordException(error instanceof Error ? error : String(error));
-    this.span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: error instanceof Error ? error.message : String(error),
-    });
-    this.span.end();
+    try {
+      this.span.recordException(error instanceof Error ? error : String(error));
+      this.span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : String(error),
+      });
+      this.span.end();
+      return this.span.spanContext();
+    } catch (thrown) {
+      this.onError(thrown);
+      return null;
+    }
   }
 
   /** The actor stopped or restarted before the handler settled. */
   abandon(reason: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.span.addEvent('troupe.abandoned', { 'troupe.reason': reason });
-    this.span.end();
+    try {
+      this.span.addEvent('troupe.abandoned', { 'troupe.reason': reason });
+      this.span.end();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 }
 
@@ -136,6 +158,7 @@ export class Tracing {
   constructor(
     private readonly tracer: Tracer,
     private readonly node: string,
+    private readonly onError: OnError,
   ) {}
 
   /** What to keep with a message entering a mailbox now: itself, or itself with its context. */
@@ -153,19 +176,25 @@ export class Tracing {
   start(path: string, message: unknown, parent: Context | undefined): Handling {
     const type = typeOf(message);
     const base = parent ?? ROOT_CONTEXT;
-    const span = this.tracer.startSpan(
-      type === undefined ? 'handle' : `handle ${type}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'troupe.actor.path': path,
-          'troupe.node': this.node,
-          ...(type === undefined ? {} : { 'troupe.message.type': type }),
+    let span: Span;
+    try {
+      span = this.tracer.startSpan(
+        type === undefined ? 'handle' : `handle ${type}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'troupe.actor.path': path,
+            'troupe.node': this.node,
+            ...(type === undefined ? {} : { 'troupe.message.type': type }),
+          },
         },
-      },
-      base,
-    );
-    return new Handling(span, trace.setSpan(base, span));
+        base,
+      );
+    } catch (error) {
+      this.onError(error); // handled all the same, under a span that records nothing
+      span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    }
+    return new Handling(span, trace.setSpan(base, span), this.onError);
   }
 
   /** Runs a handler with its span current (also without a context manager). */
@@ -176,20 +205,32 @@ export class Tracing {
   /** A supervisor restarted `path` after the message of span `failed` failed. */
   restarted(path: string, reason: string, failed: SpanContext): void {
     const parent = trace.setSpanContext(ROOT_CONTEXT, failed);
-    const span = this.tracer.startSpan(
-      `restart ${path}`,
-      {
-        attributes: { 'troupe.actor.path': path, 'troupe.node': this.node, 'troupe.restart.reason': reason },
-      },
-      parent,
-    );
-    span.addEvent('troupe.restart', { 'troupe.restart.reason': reason });
-    span.end();
+    try {
+      const span = this.tracer.startSpan(
+        `restart ${path}`,
+        {
+          attributes: {
+            'troupe.actor.path': path,
+            'troupe.node': this.node,
+            'troupe.restart.reason': reason,
+          },
+        },
+        parent,
+      );
+      span.addEvent('troupe.restart', { 'troupe.restart.reason': reason });
+      span.end();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 }
 
 /** @internal Validates `ActorSystemOptions.tracing`; `null` when off. */
-export function resolveTracing(options: TracingOptions | undefined, systemName: string): Tracing | null {
+export function resolveTracing(
+  options: TracingOptions | undefined,
+  systemName: string,
+  onError: OnError,
+): Tracing | null {
   if (options === undefined) return null;
   if (options === null || typeof options !== 'object') {
     throw new TypeError('tracing must be an object ({ tracer?, node? })');
@@ -200,7 +241,7 @@ export function resolveTracing(options: TracingOptions | undefined, systemName: 
   }
   const node = options.node ?? systemName;
   if (typeof node !== 'string' || node === '') throw new TypeError('tracing.node must be a non-empty string');
-  return new Tracing(tracer, node);
+  return new Tracing(tracer, node, onError);
 }
 
 function typeOf(message: unknown): string | undefined {

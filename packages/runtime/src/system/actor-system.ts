@@ -111,7 +111,9 @@ export class ActorSystem implements SystemView {
     if (onEscalation !== 'report' && onEscalation !== 'shutdown') {
       throw new TypeError(`onEscalation must be 'report' or 'shutdown'; got ${String(onEscalation)}`);
     }
-    const tracing = resolveTracing(options.tracing, options.name);
+    const tracing = resolveTracing(options.tracing, options.name, (err) =>
+      this.log.error({ err }, 'the tracer threw (the message is handled all the same)'),
+    );
     this.#host = new SystemHost(
       this,
       this.clock,
