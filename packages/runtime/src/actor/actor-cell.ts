@@ -465,6 +465,8 @@ export class ActorCell<M extends Message>
     const limit = this.throughput;
     const mailbox = this.mailbox;
     const queue = mailbox.queue;
+    // Read once per turn: with tracing off the loop pays one null check per message, no more.
+    const tracing = this.host.tracing;
     let n = 0;
     for (;;) {
       if (mailbox.hasSystem) {
@@ -473,7 +475,8 @@ export class ActorCell<M extends Message>
       }
       if (n >= limit || queue.length === 0) break;
       n++;
-      this.invoke(mailbox.take());
+      if (tracing === null) this.invoke(mailbox.take());
+      else this.invokeTraced(mailbox.take(), tracing);
       if (this.busy || !this.active) return n;
     }
     if (this.status === 'stopping' && queue.length === 0) {
@@ -491,11 +494,6 @@ export class ActorCell<M extends Message>
   }
 
   private invoke(entry: Entry<M>): void {
-    const tracing = this.host.tracing;
-    if (tracing !== null) {
-      this.invokeTraced(entry, tracing);
-      return;
-    }
     let message: M;
     if (entry instanceof TimerMessage) {
       const timers = this.rare?.timers;
