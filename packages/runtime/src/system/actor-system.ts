@@ -1,4 +1,4 @@
-import { ActorCell } from '../actor/actor-cell.js';
+import { type ActorCell, newCell } from '../actor/actor-cell.js';
 import type { ActorAddress, ActorRef, Message } from '../actor/actor-ref.js';
 import type { ActorStats, ActorTreeNode } from '../actor/actor-stats.js';
 import { AskTimeouts } from '../actor/ask-timeouts.js';
@@ -134,7 +134,7 @@ export class ActorSystem implements SystemView {
     for (const observer of observers) observer(this);
     const guardian: Behavior<Message> = receive(null, (state) => state);
     const rootOptions = { capacity: 1, overflow: 'block', throughput: 1, shutdownMs: 0, name: '' } as const;
-    this.#root = new ActorCell<Message>(this.#host, null, '', guardian, rootOptions);
+    this.#root = newCell<Message>(this.#host, null, '', guardian, rootOptions);
     this.#root.start();
     this.#guardian = this.#root.spawnChild(guardian, { name: 'user' });
   }
