@@ -50,7 +50,7 @@ import type { DeadLetterReason } from './events.js';
 import { type ExitReason, NORMAL, SHUTDOWN, validateExitReason } from './exit-reason.js';
 import { isForeignRef } from './foreign-ref.js';
 import type { Host } from './host.js';
-import { LocalRef } from './local-ref.js';
+import { LocalRef, TracedLocalRef } from './local-ref.js';
 import { Mailbox, type SystemMessage } from './mailbox.js';
 import {
   type ResolvedSpawnOptions,
@@ -114,7 +114,8 @@ export class ActorCell<M extends Message>
     private source: BehaviorSource<M>,
     options: ResolvedSpawnOptions,
   ) {
-    this.self = new LocalRef<M>(this);
+    const tracing = host.tracing;
+    this.self = tracing === null ? new LocalRef<M>(this) : new TracedLocalRef<M>(this, tracing);
     const overflow = options.overflow;
     const onDrop = overflow === 'block' ? undefined : (e: Entry<M>) => this.onPolicyDrop(e);
     this.mailbox = new Mailbox<Entry<M>>(
