@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // Resolve workspace packages to their TypeScript sources via the custom export
 // condition, so tests never need a prior build. Setting conditions replaces
-// Vite's defaults, so they are repeated here.
-const conditions = ['@troupe/source', 'module', 'node', 'development|production'];
+// Vite's defaults, so they are repeated here — all but 'module': that picks bundler builds
+// (OpenTelemetry's has extensionless ESM imports, which Node cannot load once externalized).
+const conditions = ['@troupe/source', 'node', 'development|production'];
 
 export default defineConfig({
   ssr: { resolve: { conditions } },

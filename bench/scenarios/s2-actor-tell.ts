@@ -2,7 +2,8 @@
  * S2: 1,000,000 messages to one counting actor, lossless; the run ends with a request for the
  * count, which must equal the number sent.
  */
-import { ActorSystem, receive } from '@troupe/runtime';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ActorSystem, type ActorSystemOptions, receive } from '@troupe/runtime';
 import { Deferred, Effect, Fiber, Queue } from 'effect';
 import { dispatch, query, type Ref, spawn, start, stop } from 'nact';
 import { createActor } from 'xstate';
@@ -10,8 +11,8 @@ import { CAPACITY, type CounterMsg, counterMachine, driveCounter, expectCount, I
 import { type Measurement, type Scenario, timed } from '../scenario.js';
 
 /** A `receive` counter with the default mailbox (1024, `block`); `trySend`, awaiting `send` only when full. */
-async function troupeCounter(n: number): Promise<number> {
-  const system = ActorSystem.start({ name: 'bench-s2' });
+async function troupeCounter(n: number, options: Partial<ActorSystemOptions> = {}): Promise<number> {
+  const system = ActorSystem.start({ name: 'bench-s2', ...options });
   try {
     const counter = system.spawn(
       receive<number, CounterMsg>(0, (count, msg) => {
@@ -23,6 +24,22 @@ async function troupeCounter(n: number): Promise<number> {
     return await driveCounter(counter, n);
   } finally {
     await system.shutdown();
+  }
+}
+
+/** An exporter that drops what it is given: the figure is the cost of making and ending the spans. */
+const discard: SpanExporter = {
+  export: (_spans, done) => done({ code: 0 }),
+  shutdown: () => Promise.resolve(),
+};
+
+/** The same counter with tracing on, on the SDK (batching processor, spans discarded at export). */
+async function troupeTracedCounter(n: number): Promise<number> {
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard)] });
+  try {
+    return await troupeCounter(n, { tracing: { tracer: provider.getTracer('bench') } });
+  } finally {
+    await provider.shutdown();
   }
 }
 
@@ -145,10 +162,13 @@ export const s2ActorTell: Scenario = {
       '(each event handled inside `send`) and its queue unbounded: no mailbox, no scheduling, no backpressure.',
     'nact: `spawn` + `dispatch` (unbounded mailbox, no backpressure; each message handled in its own `setImmediate`), ' +
       'then `query` for the count.',
+    'troupe-traced: the troupe counter with `tracing` on, on the OpenTelemetry SDK (`BasicTracerProvider`, ' +
+      '`BatchSpanProcessor`, spans discarded at export): one span per message.',
     'Warm-up 3 × 100,000 messages rather than 3 × 1,000,000, to keep nact and xstate (~1.5 µs/message) within the time budget.',
   ],
   systems: {
-    troupe: msgsPerSecond(troupeCounter),
+    troupe: msgsPerSecond((n) => troupeCounter(n)),
+    'troupe-traced': msgsPerSecond(troupeTracedCounter),
     effect: msgsPerSecond(effectCounter),
     xstate: msgsPerSecond(xstateCounter),
     nact: msgsPerSecond(nactCounter),

@@ -1,7 +1,9 @@
+import type { Context } from '@opentelemetry/api';
 import { type Lagged, type SubscribeOptions, Topic, type TopicMessage, topic } from '@troupe/actors';
-import { type ActorRef, type Message, mpsc } from '@troupe/runtime';
+import { type ActorRef, type Message, mpsc, withTraceContext } from '@troupe/runtime';
 import { MessageEncodeError } from './errors.js';
 import type { ClusterNode } from './node.js';
+import { outgoingTraceparent, parseTraceparent } from './traceparent.js';
 
 /** What `ClusterTopic.stats()` counts on this node. */
 export interface ClusterTopicStats {
@@ -108,13 +110,19 @@ export async function clusterTopic<E extends Message>(
 
   // A burst from the wire (nats.js hands a whole socket read to its callbacks at once) waits
   // here for room in the local topic's mailbox, in order, instead of overflowing it.
-  const [held, backlog] = mpsc<TopicMessage<E>>(MAX_BACKLOG, { overflow: 'block' });
+  // (An event published with a trace context keeps it here: [event, remote parent].)
+  type Held = TopicMessage<E> | readonly [TopicMessage<E>, Context];
+  const [held, backlog] = mpsc<Held>(MAX_BACKLOG, { overflow: 'block' });
   let draining = false;
   const drain = async () => {
     draining = true;
     for (let next = backlog.tryRecv(); next.ok; next = backlog.tryRecv()) {
+      const value = next.value;
       try {
-        await local.send(next.value);
+        if (Array.isArray(value)) {
+          const [event, parent] = value as readonly [TopicMessage<E>, Context];
+          await withTraceContext(parent, () => local.send(event));
+        } else await local.send(value as TopicMessage<E>);
       } catch {
         stats.dropped += 1 + backlog.length; // the local topic stopped
         while (backlog.tryRecv().ok) {}
@@ -122,9 +130,13 @@ export async function clusterTopic<E extends Message>(
     }
     draining = false;
   };
-  const deliver = (event: TopicMessage<E>) => {
-    if (!draining && local.trySend(event).ok) return;
-    if (!held.trySend(event).ok) {
+  const deliver = (event: TopicMessage<E>, parent: Context | undefined) => {
+    if (!draining) {
+      const r =
+        parent === undefined ? local.trySend(event) : withTraceContext(parent, () => local.trySend(event));
+      if (r.ok) return;
+    }
+    if (!held.trySend(parent === undefined ? event : [event, parent]).ok) {
       stats.dropped++;
       system.deadLetter('mailboxFull', event, local.path);
       return;
@@ -146,14 +158,16 @@ export async function clusterTopic<E extends Message>(
     let from: string;
     let s: number;
     let event: unknown;
+    let parent: Context | undefined;
     try {
       if (data.length < 5 || (data[0] !== MAGIC && data[0] !== BEACON))
         throw new TypeError('not a topic event');
       const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const len = view.readUInt32BE(1);
       if (5 + len > view.length || len > 256) throw new TypeError('bad topic event header');
-      const [f, n] = view.toString('utf8', 5, 5 + len).split('#');
+      const [f, n, tp] = view.toString('utf8', 5, 5 + len).split('#');
       s = Number(n);
+      parent = parseTraceparent(tp); // absent or not a valid traceparent: none
       if (f === undefined || f.length > 160 || !Number.isSafeInteger(s) || s < 0)
         throw new TypeError('bad topic event header');
       from = f;
@@ -183,7 +197,7 @@ export async function clusterTopic<E extends Message>(
     }
     next.set(from, s + 1);
     stats.received++;
-    deliver(event as TopicMessage<E>);
+    deliver(event as TopicMessage<E>, parent);
   };
 
   /**
@@ -246,7 +260,11 @@ export async function clusterTopic<E extends Message>(
           cause: error,
         });
       }
-      const head = Buffer.from(`${header}#${seq++}`);
+      // With tracing on and a span current, the header carries its traceparent: `from#seq#tp`.
+      const traceparent = outgoingTraceparent(system);
+      const head = Buffer.from(
+        traceparent === undefined ? `${header}#${seq++}` : `${header}#${seq++}#${traceparent}`,
+      );
       const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
       const out = Buffer.allocUnsafe(5 + head.length + body.length);
       out[0] = MAGIC;

@@ -8,10 +8,11 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
-import { type ActorContext, type Behavior, type Message, receive } from '@troupe/runtime';
+import { headers, nanos } from '@nats-io/nats-core';
+import { type ActorContext, type Behavior, type Message, receive, withTraceContext } from '@troupe/runtime';
 import { DurablePublishError, MessageEncodeError } from './errors.js';
 import type { ClusterNode } from './node.js';
+import { outgoingTraceparent, parseTraceparent } from './traceparent.js';
 
 /** Retention of a durable topic's stream; each passes through to JetStream, validated. */
 export interface DurableTopicOptions {
@@ -176,10 +177,20 @@ export async function durableTopic<E extends Message>(
       } catch (error) {
         throw new MessageEncodeError(subject, (error as Error)?.message ?? String(error), { cause: error });
       }
+      // With tracing on and a span current, the stored event carries a `traceparent` header.
+      const traceparent = outgoingTraceparent(node.system);
+      const msgID = publishOptions?.id ?? globalThis.crypto.randomUUID();
+      let hdrs: ReturnType<typeof headers> | undefined;
+      if (traceparent !== undefined) {
+        hdrs = headers();
+        hdrs.set('traceparent', traceparent);
+      }
       try {
-        const ack = await js.publish(subject, payload, {
-          msgID: publishOptions?.id ?? globalThis.crypto.randomUUID(),
-        });
+        const ack = await js.publish(
+          subject,
+          payload,
+          hdrs === undefined ? { msgID } : { msgID, headers: hdrs },
+        );
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (error) {
         throw new DurablePublishError(name, (error as Error)?.message ?? String(error), { cause: error });
@@ -240,7 +251,12 @@ export async function durableTopic<E extends Message>(
             }
             for await (const msg of loop) {
               if (entry.stopped) break;
-              await ctx.self.send({ type: '$durable.delivery', msg }); // waits for room: bounded
+              // Waits for room (bounded); an event stored with a traceparent continues its trace.
+              const delivery: DurableDelivery = { type: '$durable.delivery', msg };
+              const parent = parseTraceparent(msg.headers?.get('traceparent'));
+              await (parent === undefined
+                ? ctx.self.send(delivery)
+                : withTraceContext(parent, () => ctx.self.send(delivery)));
             }
           } catch (error) {
             if (!entry.stopped)

@@ -8,14 +8,18 @@
  *           s: sequence number of the first message entry, e: entries }
  * entries (arrays; `len` is the byte length of the entry's payload):
  *   [0, path, id, len]            tell
+ *   [0, path, id, len, tp]        tell with a W3C traceparent (the sender traces, a span was current)
  *   [1, path, id, len, ackId]     send: wants an ack once the mailbox accepted it
+ *   [1, path, id, len, ackId, tp] send with a traceparent
  *   [2, ackId, result]            ack of a send (see AckResult)
  *   [3, path, id]                 watch the local actor path#id for the sender
  *   [4, path, id]                 unwatch
  *   [5, path, id, len]            the watched actor path#id stopped; payload: its exit reason
  *
  * Message entries (tell, send) are numbered s, s+1, … per link and incarnation: a gap is a
- * loss in transit. Decoding is bounded and strict: anything else is rejected whole.
+ * loss in transit. Decoding is bounded and strict: anything else is rejected whole — except
+ * the optional traceparent `tp`, which is only carried here (a string, else dropped) and parsed
+ * strictly by the receiver (see traceparent.ts): a bad one is ignored, the message delivered.
  */
 
 export const TELL = 0;
@@ -38,8 +42,8 @@ export const AckResult = {
 export type AckResult = (typeof AckResult)[keyof typeof AckResult];
 
 export type Entry =
-  | readonly [typeof TELL, string, string, Uint8Array]
-  | readonly [typeof SEND, string, string, Uint8Array, number]
+  | readonly [typeof TELL, string, string, Uint8Array, string?]
+  | readonly [typeof SEND, string, string, Uint8Array, number, string?]
   | readonly [typeof ACK, number, AckResult]
   | readonly [typeof WATCH | typeof UNWATCH, string, string]
   | readonly [typeof TERMINATED, string, string, Uint8Array];
@@ -54,8 +58,8 @@ export interface Frame {
 
 /** An entry as the link holds it before flushing: payloads already encoded. */
 export type OutEntry =
-  | [typeof TELL, string, string, Buffer]
-  | [typeof SEND, string, string, Buffer, number]
+  | [typeof TELL, string, string, Buffer, string?]
+  | [typeof SEND, string, string, Buffer, number, string?]
   | [typeof ACK, number, AckResult]
   | [typeof WATCH | typeof UNWATCH, string, string]
   | [typeof TERMINATED, string, string, Buffer];
@@ -78,12 +82,19 @@ export function encodeFrame(
     const e = entries[i] as OutEntry;
     switch (e[0]) {
       case TELL:
+        meta[i] =
+          e[4] === undefined ? [e[0], e[1], e[2], e[3].length] : [e[0], e[1], e[2], e[3].length, e[4]];
+        payloadBytes += e[3].length;
+        break;
       case TERMINATED:
         meta[i] = [e[0], e[1], e[2], e[3].length];
         payloadBytes += e[3].length;
         break;
       case SEND:
-        meta[i] = [e[0], e[1], e[2], e[3].length, e[4]];
+        meta[i] =
+          e[5] === undefined
+            ? [e[0], e[1], e[2], e[3].length, e[4]]
+            : [e[0], e[1], e[2], e[3].length, e[4], e[5]];
         payloadBytes += e[3].length;
         break;
       default:
@@ -112,8 +123,10 @@ export function entrySize(e: OutEntry): number {
   const fixed = 24;
   switch (e[0]) {
     case TELL:
-    case TERMINATED:
+      return fixed + e[1].length + e[2].length + e[3].length + (e[4]?.length ?? 0);
     case SEND:
+      return fixed + e[1].length + e[2].length + e[3].length + (e[5]?.length ?? 0);
+    case TERMINATED:
       return fixed + e[1].length + e[2].length + e[3].length;
     case ACK:
       return fixed;
@@ -164,14 +177,24 @@ export function decodeFrame(data: Uint8Array): Frame {
     const e = h.e[i] as unknown[];
     if (!Array.isArray(e)) throw new TypeError('frame entry is not an array');
     const kind = e[0];
-    if (kind === TELL || kind === TERMINATED) {
+    if (kind === TELL) {
+      if ((e.length !== 4 && e.length !== 5) || !isText(e[1]) || !isText(e[2]))
+        throw new TypeError('bad entry');
+      const payload = take(e[3]);
+      const tp = traceparentOf(e[4]);
+      entries[i] = tp === undefined ? [TELL, e[1], e[2], payload] : [TELL, e[1], e[2], payload, tp];
+    } else if (kind === TERMINATED) {
       if (e.length !== 4 || !isText(e[1]) || !isText(e[2])) throw new TypeError('bad entry');
       entries[i] = [kind, e[1], e[2], take(e[3])];
     } else if (kind === SEND) {
-      if (e.length !== 5 || !isText(e[1]) || !isText(e[2]) || !isSeq(e[4]))
+      if ((e.length !== 5 && e.length !== 6) || !isText(e[1]) || !isText(e[2]) || !isSeq(e[4]))
         throw new TypeError('bad send entry');
       const payload = take(e[3]);
-      entries[i] = [SEND, e[1], e[2], payload, e[4] as number];
+      const tp = traceparentOf(e[5]);
+      entries[i] =
+        tp === undefined
+          ? [SEND, e[1], e[2], payload, e[4] as number]
+          : [SEND, e[1], e[2], payload, e[4] as number, tp];
     } else if (kind === ACK) {
       if (e.length !== 3 || !isSeq(e[1]) || typeof e[2] !== 'number' || !(e[2] >= 0 && e[2] <= 3)) {
         throw new TypeError('bad ack entry');
@@ -186,6 +209,11 @@ export function decodeFrame(data: Uint8Array): Frame {
   }
   if (at !== view.length) throw new TypeError('frame has trailing bytes');
   return { from: h.f, incarnation: h.i, target: h.t, seq: h.s as number, entries };
+}
+
+/** A message's traceparent as carried: a short string, else none (the receiver validates it). */
+function traceparentOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= 64 ? value : undefined;
 }
 
 function isText(value: unknown): value is string {

@@ -1,6 +1,14 @@
-import { type ActorRef, type Message, mpsc, type Receiver, type Sender } from '@troupe/runtime';
+import {
+  type ActorRef,
+  type Message,
+  mpsc,
+  type Receiver,
+  type Sender,
+  withTraceContext,
+} from '@troupe/runtime';
 import { AckResult, type Entry, type Frame, SEND, TELL } from './frame.js';
 import type { PeerCounters } from './stats.js';
+import { parseTraceparent } from './traceparent.js';
 
 /** What the inbound side needs from its node. @internal */
 export interface InboundHost {
@@ -132,9 +140,15 @@ export class Inbound {
       else this.host.deadLetter(target, message, path);
       return;
     }
+    // A message sent with a trace context enters the mailbox with the remote span as parent.
+    const tp = kind === TELL ? e[4] : e[5];
+    const parent = tp === undefined ? undefined : parseTraceparent(tp);
     let r: ReturnType<ActorRef<Message>['trySend']>;
     try {
-      r = target.trySend(message as Message);
+      r =
+        parent === undefined
+          ? target.trySend(message as Message)
+          : withTraceContext(parent, () => target.trySend(message as Message));
     } catch {
       this.counters.deadLettered++;
       this.host.deadLetter('invalid', message, path);
@@ -165,7 +179,11 @@ export class Inbound {
     // a burst from the wire waits in this bounded backlog instead of becoming dead letters.
     this.waiting = true;
     const ackId = kind === SEND ? e[4] : -1;
-    target.send(message as Message).then(
+    const sent =
+      parent === undefined
+        ? target.send(message as Message)
+        : withTraceContext(parent, () => target.send(message as Message));
+    sent.then(
       () => {
         this.counters.delivered++;
         if (ackId >= 0) this.host.ack(this.peer, this.incarnation, ackId, AckResult.Accepted);

@@ -89,6 +89,7 @@ export class Link {
     payload: Buffer,
     address: string,
     signal?: AbortSignal,
+    traceparent?: string,
   ): Promise<void> {
     while (!this.closed && this.messages >= this.capacity) {
       if (this.overflow === 'dropOldest' && this.evictOldest()) break;
@@ -105,7 +106,10 @@ export class Link {
     const acked = new Promise<void>((resolve, reject) => {
       this.acks.set(n, { address, resolve, reject });
     });
-    this.push([SEND, path, id, payload, n], true);
+    this.push(
+      traceparent === undefined ? [SEND, path, id, payload, n] : [SEND, path, id, payload, n, traceparent],
+      true,
+    );
     if (signal !== undefined) {
       const onAbort = () => {
         const pending = this.acks.get(n);

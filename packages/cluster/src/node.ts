@@ -33,6 +33,7 @@ import type { RemoteRef, RemoteTransport } from './remote-ref.js';
 import { Replies } from './replies.js';
 import type { ServiceKey } from './service-key.js';
 import { type ClusterStats, newCounters, type PeerCounters, type PeerStats } from './stats.js';
+import { outgoingTraceparent } from './traceparent.js';
 
 interface Peer {
   readonly name: string;
@@ -416,7 +417,7 @@ export class ClusterNode {
           this.system.deadLetter('invalid', message, ref.address, error);
           return;
         }
-        if (!peer.link.offerTell([TELL, ref.path, ref.id, payload])) {
+        if (!peer.link.offerTell(this.tellEntry(ref, payload))) {
           counters(ref.node).undeliverable++;
           const reason: DeadLetterReason =
             this.options.linkOverflow === 'dropNewest' ? 'dropped' : 'mailboxFull';
@@ -428,7 +429,7 @@ export class ClusterNode {
         const peer = this.upPeer(ref.node);
         if (peer === undefined)
           return { ok: false, reason: 'closed', value: message } as TrySendResult<unknown>;
-        if (peer.link.offerTell([TELL, ref.path, ref.id, payload])) return { ok: true };
+        if (peer.link.offerTell(this.tellEntry(ref, payload))) return { ok: true };
         if (this.options.linkOverflow === 'dropNewest') {
           counters(ref.node).undeliverable++;
           this.system.deadLetter('dropped', message, ref.address);
@@ -443,7 +444,8 @@ export class ClusterNode {
           counters(ref.node).undeliverable++;
           throw new NodeUnreachableError(ref.node, ref.address);
         }
-        await peer.link.send(ref.path, ref.id, payload, ref.address, options?.signal);
+        const traceparent = outgoingTraceparent(this.system);
+        await peer.link.send(ref.path, ref.id, payload, ref.address, options?.signal, traceparent);
       },
       ask: <R extends Message>(
         ref: RemoteRef<Message>,
@@ -475,6 +477,14 @@ export class ClusterNode {
     };
   }
 
+  /** A tell entry; with the sender's traceparent when this system traces and a span is current. */
+  private tellEntry(ref: RemoteRef<Message>, payload: Buffer): OutEntry {
+    const traceparent = outgoingTraceparent(this.system);
+    return traceparent === undefined
+      ? [TELL, ref.path, ref.id, payload]
+      : [TELL, ref.path, ref.id, payload, traceparent];
+  }
+
   private ask<R extends Message>(
     ref: RemoteRef<Message>,
     build: (replyTo: ActorRef<R>) => unknown,
@@ -496,7 +506,7 @@ export class ClusterNode {
     try {
       const message = build(reply as unknown as ActorRef<R>);
       const payload = this.encode(ref, message);
-      if (!peer.link.offerTell([TELL, ref.path, ref.id, payload])) {
+      if (!peer.link.offerTell(this.tellEntry(ref, payload))) {
         this.countersOf(ref.node).undeliverable++;
         reply.fail(new MessageDroppedError(ref.address));
       }

@@ -23,6 +23,7 @@
  *              try/catch (a throw is a failure of this actor, or is logged for hooks), and the
  *              dispatcher catches whatever escapes run() and fails the actor (crashed()).
  */
+import type { Context } from '@opentelemetry/api';
 import { BoundedQueue } from '../channel/bounded-queue.js';
 import type { QueueConsumer } from '../channel/queue-channel.js';
 import type { Logger } from '../logger.js';
@@ -49,7 +50,7 @@ import type { DeadLetterReason } from './events.js';
 import { type ExitReason, NORMAL, SHUTDOWN, validateExitReason } from './exit-reason.js';
 import { isForeignRef } from './foreign-ref.js';
 import type { Host } from './host.js';
-import { LocalRef } from './local-ref.js';
+import { LocalRef, TracedLocalRef } from './local-ref.js';
 import { Mailbox, type SystemMessage } from './mailbox.js';
 import {
   type ResolvedSpawnOptions,
@@ -59,9 +60,13 @@ import {
 } from './spawn-options.js';
 import type { SystemView } from './system-view.js';
 import { TimerMessage, TimerScheduler, type Timers } from './timers.js';
+import { TracedMessage, type Tracing, untraced } from './tracing.js';
 
-/** The mailbox entries: user messages, and timer envelopes checked for staleness on dequeue. */
-type Entry<M extends Message> = M | TimerMessage<M>;
+/**
+ * The mailbox entries: user messages, timer envelopes checked for staleness on dequeue, and
+ * (tracing on) messages with the trace context they were sent in.
+ */
+type Entry<M extends Message> = M | TimerMessage<M> | TracedMessage<M>;
 
 type Outcome = undefined | typeof UNHANDLED | Promise<unknown>;
 
@@ -109,7 +114,8 @@ export class ActorCell<M extends Message>
     private source: BehaviorSource<M>,
     options: ResolvedSpawnOptions,
   ) {
-    this.self = new LocalRef<M>(this);
+    const tracing = host.tracing;
+    this.self = tracing === null ? new LocalRef<M>(this) : new TracedLocalRef<M>(this, tracing);
     const overflow = options.overflow;
     const onDrop = overflow === 'block' ? undefined : (e: Entry<M>) => this.onPolicyDrop(e);
     this.mailbox = new Mailbox<Entry<M>>(
@@ -175,6 +181,7 @@ export class ActorCell<M extends Message>
       this.host.clock,
       (envelope) => this.deliverTimer(envelope),
       (error) => this.crashed(error),
+      this.host.tracing === null ? null : () => (this.host.tracing as Tracing).capture(),
     );
     return rare.timers;
   }
@@ -288,7 +295,7 @@ export class ActorCell<M extends Message>
     const resolved = resolveSpawnOptions(options);
     this.childCells ??= new Children();
     const name = this.childCells.claim(resolved.name, this.path);
-    const cell = new ActorCell<C>(this.host, this as unknown as ActorCell<Message>, name, source, resolved);
+    const cell = newCell<C>(this.host, this as unknown as ActorCell<Message>, name, source, resolved);
     this.childCells.add(cell as unknown as ActorCell<Message>);
     cell.start();
     return cell;
@@ -427,7 +434,7 @@ export class ActorCell<M extends Message>
     // dropNewest refuses the arriving message (never received); dropOldest and latest evict a
     // queued one (received, so it is accounted as evicted).
     if (this.mailbox.queue.overflow !== 'dropNewest') this.extras.evicted++;
-    this.drop(entry instanceof TimerMessage ? entry.message : entry);
+    this.drop(entry instanceof TimerMessage ? entry.message : untraced(entry));
   }
 
   /**
@@ -484,7 +491,8 @@ export class ActorCell<M extends Message>
     else this.log.error({ err: error }, 'actor crashed while stopping');
   }
 
-  private invoke(entry: Entry<M>): void {
+  /** Hands one mailbox entry to the behaviour (a {@link TracedActorCell} traces it instead). */
+  protected invoke(entry: Entry<M>): void {
     let message: M;
     if (entry instanceof TimerMessage) {
       const timers = this.rare?.timers;
@@ -494,7 +502,7 @@ export class ActorCell<M extends Message>
       }
       message = entry.message;
     } else {
-      message = entry;
+      message = entry as M; // tracing is off: nothing is wrapped
     }
     this.markedUnhandled = false;
     let result: Outcome;
@@ -506,6 +514,56 @@ export class ActorCell<M extends Message>
       return;
     }
     this.afterHandle(result, message);
+  }
+
+  /** `invoke` with tracing on: the handling is a span, current while the handler runs. */
+  protected invokeTraced(entry: Entry<M>): void {
+    const tracing = this.host.tracing as Tracing;
+    let message: M;
+    let parent: Context | undefined;
+    if (entry instanceof TimerMessage) {
+      const timers = this.rare?.timers;
+      if (timers === undefined || timers === null || !timers.accept(entry)) {
+        this.extras.cancelled++;
+        return;
+      }
+      message = entry.message;
+      parent = entry.context;
+    } else if (entry instanceof TracedMessage) {
+      message = entry.message;
+      parent = entry.context;
+    } else {
+      message = entry;
+    }
+    const rare = this.extras;
+    const handling = tracing.start(this.path, message, parent);
+    rare.handling = handling;
+    this.markedUnhandled = false;
+    let result: Outcome;
+    try {
+      result = tracing.run(handling, () => (this.instance as BehaviorInstance<M>).handle(message));
+    } catch (error) {
+      this.markedUnhandled = false;
+      this.fail(error, message);
+      if (rare.handling === handling) {
+        rare.handling = null;
+        handling.fail(error);
+      }
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      rare.handling = null;
+      handling.end(result === UNHANDLED || this.markedUnhandled);
+    }
+    this.afterHandle(result, message);
+  }
+
+  /** Tracing on: the async handler of the message in flight settled (not failed). */
+  private endHandling(unhandled: boolean): void {
+    const rare = this.rare;
+    if (rare === null || rare.handling === null) return;
+    rare.handling.end(unhandled);
+    rare.handling = null;
   }
 
   private afterHandle(outcome: Outcome, message: unknown): void {
@@ -530,6 +588,7 @@ export class ActorCell<M extends Message>
         () => {
           if (this.instance !== incarnation || this.inFlight !== message) return;
           this.inFlight = null;
+          if (this.rare?.handling != null) this.endHandling(this.markedUnhandled);
           if (this.markedUnhandled) {
             this.markedUnhandled = false;
             this.unhandledCount++;
@@ -651,6 +710,12 @@ export class ActorCell<M extends Message>
    */
   fail(error: unknown, message: unknown): void {
     if (!this.active) return;
+    const handling = this.rare?.handling;
+    if (handling != null) {
+      const rare = this.rare as Rare<M>;
+      rare.handling = null;
+      rare.failedSpan = handling.fail(error);
+    }
     if (message !== undefined) {
       this.failed++; // counts failed messages; a failure outside one is an ActorFailed event only
       this.deadLetter('failed', message, error);
@@ -673,6 +738,7 @@ export class ActorCell<M extends Message>
     const interrupted = this.inFlight;
     this.inFlight = null;
     if (interrupted !== null) this.abandon('stopped', interrupted);
+    this.abandonHandling('stopped');
     this.status = 'suspended';
     this.busy = false;
     this.extras.exitReason = reason;
@@ -704,10 +770,23 @@ export class ActorCell<M extends Message>
     if (source !== undefined) this.source = source as BehaviorSource<M>;
     this.restarts++;
     this.status = 'running';
+    const failed = this.rare?.failedSpan;
+    if (failed != null) {
+      (this.rare as Rare<M>).failedSpan = null;
+      this.host.tracing?.restarted(this.path, describeReason(reason), failed);
+    }
     if (!this.startIncarnation()) return;
     this.host.publishStarted(this);
     this.host.publishRestarted(this, reason);
     this.kick();
+  }
+
+  /** Tracing on: a handler still running when its incarnation ends; its span ends here. */
+  private abandonHandling(reason: string): void {
+    const rare = this.rare;
+    if (rare === null || rare.handling === null) return;
+    rare.handling.abandon(reason);
+    rare.handling = null;
   }
 
   /** Ends the incarnation but keeps ref and mailbox, until `restart` (a sibling is restarting). */
@@ -734,6 +813,7 @@ export class ActorCell<M extends Message>
     this.inFlight = null;
     this.markedUnhandled = false;
     if (interrupted !== null) this.abandon(this.host.shuttingDown ? 'shutdown' : 'stopped', interrupted);
+    this.abandonHandling(restarting ? 'restarting' : 'stopped');
     const children = this.children;
     for (let i = children.length - 1; i >= 0; i--) (children[i] as ActorCell<Message>).terminate(SHUTDOWN);
     const rare = this.rare;
@@ -822,7 +902,7 @@ export class ActorCell<M extends Message>
       const entry = this.mailbox.take();
       if (entry instanceof TimerMessage)
         rare.cancelled++; // cancelled with the timers
-      else this.abandon(leftover, entry);
+      else this.abandon(leftover, untraced(entry));
     }
     this.mailbox.clearSystem();
     this.status = 'stopped';
@@ -855,6 +935,39 @@ export class ActorCell<M extends Message>
       children: this.children.map((child) => child.tree()),
     };
   }
+}
+
+/**
+ * A cell of a system that traces: the same cell, whose `invoke` makes each handling a span.
+ * A subclass, so that with tracing off the run loop stays exactly as it was (one class of
+ * cell, nothing to check per message).
+ *
+ * @internal
+ */
+class TracedActorCell<M extends Message> extends ActorCell<M> {
+  protected override invoke(entry: Entry<M>): void {
+    this.invokeTraced(entry);
+  }
+}
+
+/** @internal A new cell for `host`: a {@link TracedActorCell} when the system traces. */
+export function newCell<M extends Message>(
+  host: Host,
+  parentCell: ActorCell<Message> | null,
+  name: string,
+  source: BehaviorSource<M>,
+  options: ResolvedSpawnOptions,
+): ActorCell<M> {
+  return host.tracing === null
+    ? new ActorCell<M>(host, parentCell, name, source, options)
+    : new TracedActorCell<M>(host, parentCell, name, source, options);
+}
+
+/** An exit reason in a span attribute: its type, and the error's message for a failure. */
+function describeReason(reason: ExitReason): string {
+  if (reason.type !== 'error') return reason.type;
+  const error = reason.error;
+  return `error: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 function notABehavior(value: unknown): string {

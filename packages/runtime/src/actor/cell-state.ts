@@ -1,8 +1,10 @@
+import type { SpanContext } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
 import type { Message } from './actor-ref.js';
 import { DeathWatch } from './death-watch.js';
 import type { ExitReason } from './exit-reason.js';
 import type { TimerScheduler } from './timers.js';
+import type { Handling } from './tracing.js';
 
 /**
  * The parts of an actor cell most actors never use, allocated on first use so that idle actors
@@ -32,6 +34,10 @@ export class Rare<M extends Message> {
   /** `ctx.pause`: requested during a handler, then the timer that ends it. */
   pauseMs = 0;
   pauseTimer: unknown = undefined;
+  /** Tracing on: the span of the message being handled, until its handling ends. */
+  handling: Handling | null = null;
+  /** Tracing on: the span of the message that failed this incarnation, for its restart span. */
+  failedSpan: SpanContext | null = null;
 
   get watch(): DeathWatch {
     this.deathWatch ??= new DeathWatch();

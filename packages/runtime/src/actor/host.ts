@@ -6,6 +6,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { DeadLetterReason } from './events.js';
 import type { ExitReason } from './exit-reason.js';
 import type { SystemView } from './system-view.js';
+import type { Tracing } from './tracing.js';
 
 /**
  * What a cell needs from its actor system; implemented by the system, so cells do not depend
@@ -22,6 +23,8 @@ export interface Host {
   readonly log: Logger;
   readonly asks: AskTimeouts;
   readonly askTimeoutMs: number;
+  /** Message tracing (`null`: off, the default). */
+  readonly tracing: Tracing | null;
   /** Set while the system shuts down: leftover messages are dead letters with reason `shutdown`. */
   readonly shuttingDown: boolean;
   /** A cell was created (the test kit's auditor tracks them). */

@@ -4,6 +4,7 @@ import type { ActorAddress, ActorRef, AskOptions, Message } from './actor-ref.js
 import { formatAddress } from './address.js';
 import { askCell } from './ask.js';
 import { ActorStoppedError } from './errors.js';
+import type { Tracing } from './tracing.js';
 
 /**
  * The ref of an actor in this process: a thin handle on its cell. See {@link ActorRef} for
@@ -71,6 +72,49 @@ export class LocalRef<M extends Message> implements ActorRef<M> {
   /** `{ $ref: address }`: a ref inside a message logged or sent as JSON stays recognisable. */
   toJSON(): { $ref: string } {
     return { $ref: this.toString() };
+  }
+}
+
+/**
+ * The ref of an actor of a system that traces: each message enters the mailbox with the trace
+ * context it was sent in (a `TracedMessage`); what comes back to the caller — a refused
+ * message in a result — is the message as it was given. A subclass, so that untraced refs are
+ * exactly {@link LocalRef}, with nothing to check per message.
+ *
+ * @internal
+ */
+export class TracedLocalRef<M extends Message> extends LocalRef<M> {
+  constructor(
+    cell: ActorCell<M>,
+    private readonly tracing: Tracing,
+  ) {
+    super(cell);
+  }
+
+  override tell(message: M): void {
+    const cell = this.cell;
+    if (!isMessage(message)) {
+      cell.deadLetter('invalid', message);
+      return;
+    }
+    const r = cell.mailbox.trySend(this.tracing.wrap(message));
+    if (r.ok) return;
+    if (r.reason === 'full') cell.drop(message);
+    else if (r.reason === 'closed') cell.deadLetter('stopped', message);
+  }
+
+  override trySend<T extends M>(message: T): TrySendResult<T> {
+    if (!isMessage(message)) throw new TypeError(invalidMessage(message, this.cell.path));
+    const r = this.cell.mailbox.trySend(this.tracing.wrap(message));
+    return (r.ok ? r : { ok: false, reason: r.reason, value: message }) as TrySendResult<T>;
+  }
+
+  override async send(message: M, options?: WaitOptions): Promise<void> {
+    if (!isMessage(message)) throw new TypeError(invalidMessage(message, this.cell.path));
+    const r = await this.cell.mailbox.send(this.tracing.wrap(message), options?.signal);
+    if (r.ok || r.reason === 'dropped') return;
+    if (r.reason === 'closed') throw new ActorStoppedError(this.cell.path);
+    throw options?.signal?.reason ?? new DOMException('send aborted', 'AbortError');
   }
 }
 

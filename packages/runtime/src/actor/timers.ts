@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { Clock } from '../time/clock.js';
 import type { Message } from './actor-ref.js';
 
@@ -29,6 +30,8 @@ export class TimerMessage<M extends Message> {
     readonly key: string,
     readonly generation: number,
     readonly message: M,
+    /** The trace context the timer was started in (tracing on, and a span was active). */
+    readonly context: Context | undefined = undefined,
   ) {}
 }
 
@@ -48,6 +51,8 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
     private readonly deliver: (envelope: TimerMessage<M>) => void,
     /** A periodic timer could not be re-armed (the clock threw inside a timer callback). */
     private readonly failed: (error: unknown) => void,
+    /** The trace context to keep with a timer started now (tracing on), else null. */
+    private readonly capture: (() => Context | undefined) | null = null,
   ) {}
 
   startSingle(key: string, message: M, delayMs: number): void {
@@ -85,7 +90,7 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
   private start(key: string, message: M, ms: number, periodic: boolean): void {
     this.cancel(key);
     const generation = ++this.generation;
-    const envelope = new TimerMessage(key, generation, message);
+    const envelope = new TimerMessage(key, generation, message, this.capture?.());
     const entry: Entry = { generation, periodic, handle: undefined };
     const fire = () => {
       if (this.entries.get(key) !== entry) return;
