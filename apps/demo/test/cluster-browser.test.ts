@@ -119,6 +119,12 @@ describe.skipIf(SKIP || chromium_?.ok !== true || NO_NATS !== null)('the cluster
       )
       .toBe('up');
     expect(await page.locator('#flood').getAttribute('data-on')).toBe('node-1');
+    // The last traces: one block from node-1, through node-2, to the ledger on node-3.
+    await expect.poll(() => page.locator('#traces [data-trace]').count(), BOUND).toBeGreaterThan(0);
+    const trace = page.locator('#traces [data-trace]').first();
+    expect(await trace.locator('li[data-span-node="node-1"][data-depth="0"]').count()).toBe(1);
+    expect(await trace.locator('li[data-span-node="node-2"]').count()).toBeGreaterThan(0);
+    expect(await trace.locator('li', { hasText: '/user/flow/ledger' }).count()).toBe(1);
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
@@ -243,6 +249,7 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the cluster page over a stand-i
     cluster: 'stub',
     natsUrl: 'nats://127.0.0.1:1',
     dataDir: '/nonexistent',
+    traces: () => [],
     nodes: () => [
       {
         name: 'node-1',

@@ -251,6 +251,7 @@ describe('the cluster web server over a misbehaving demo', () => {
     cluster: 'stub',
     natsUrl: 'nats://127.0.0.1:1',
     dataDir: '/nonexistent',
+    traces: () => [],
     nodes: () => [
       { name: 'node-1', roles: ['source'], status: 'up', pid: 1, starts: 1, port: 1, state: undefined },
       {

@@ -11,6 +11,7 @@
  * the detector acknowledges an event only once the ledger has recorded it (at-least-once; the
  * ledger skips a block it already has, so each opportunity is executed once).
  */
+import { context as otelContext, ROOT_CONTEXT, SpanKind, type Tracer } from '@opentelemetry/api';
 import type { Lagged } from '@troupe/actors';
 import { type ClusterNode, clusterTopic, durableTopic, serviceKey } from '@troupe/cluster';
 import { durableState, Effect, eventSourced, type PersistenceStore } from '@troupe/persistence';
@@ -78,6 +79,8 @@ export interface FlowCounters {
 export interface FlowOptions {
   readonly blockMs: number;
   readonly executeMs: number;
+  /** Each block starts a trace (a `block N` span) that follows it through every hop. */
+  readonly tracer?: Tracer;
 }
 
 export interface Flow {
@@ -149,9 +152,25 @@ export async function startFlow(
           if (!producing) return Effect.none();
           const block: NewBlock = { type: 'NewBlock', number: state.next, txs: 1 + (state.next % 4) };
           return Effect.persist({ next: state.next + 1 }, () => {
-            bus.publish(block);
+            const tracer = options.tracer;
+            if (tracer === undefined) bus.publish(block);
+            else {
+              // A trace per block, not one endless trace of ticks.
+              tracer.startActiveSpan(
+                `block ${block.number}`,
+                {
+                  root: true,
+                  kind: SpanKind.PRODUCER,
+                  attributes: { 'troupe.node': node.name, 'troupe.block': block.number },
+                },
+                (span) => {
+                  bus.publish(block);
+                  span.end();
+                },
+              );
+            }
             counters.blocksPublished++;
-            ctx.self.tell({ type: 'Tick' });
+            otelContext.with(ROOT_CONTEXT, () => ctx.self.tell({ type: 'Tick' }));
             ctx.pause(options.blockMs);
           });
         },

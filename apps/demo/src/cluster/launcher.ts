@@ -18,6 +18,7 @@ import { LEDGER, type LedgerCommand } from './flow.js';
 import { freePort, type LocalNats, startLocalNats } from './nats.js';
 import type { NodeConfig, NodeEvent, NodeState } from './node-state.js';
 import { nodeName, type Role, rolesOf } from './roles.js';
+import { assembleTraces, type SpanView, type TraceView } from './tracing.js';
 
 export interface ClusterDemoOptions {
   readonly nodes: number;
@@ -53,6 +54,11 @@ export interface ClusterDemo {
   nodes(): NodeView[];
   /** Launcher and observer events (process exits and starts, NodeUp/NodeDown, Terminated), newest last (a copy). */
   events(): readonly NodeEvent[];
+  /**
+   * The last traces that went through the whole pipeline (a block, from its source to the
+   * ledger), assembled from every node's spans every 2 s, newest first.
+   */
+  traces(): readonly TraceView[];
   /** SIGKILLs a node's process (the launcher starts it again). */
   kill(name: string): boolean;
   /** Forwards a control request (crash, slow, flood) to a node. */
@@ -239,6 +245,20 @@ export async function startClusterDemo(
     }
   }, 500);
 
+  let traces: TraceView[] = [];
+  const collectTraces = setInterval(() => {
+    const up = procs.filter((p) => p.status === 'up');
+    Promise.all(up.map((p) => fetchJson<SpanView[]>(p.port, '/traces').catch(() => [] as SpanView[]))).then(
+      (lists) => {
+        traces = assembleTraces(
+          lists.flatMap((l) => l ?? []),
+          5,
+        );
+      },
+      () => {},
+    );
+  }, 2000);
+
   const view = (proc: Proc): NodeView => ({
     name: proc.name,
     roles: proc.roles,
@@ -255,6 +275,7 @@ export async function startClusterDemo(
     dataDir,
     nodes: () => procs.map(view),
     events: () => [...events],
+    traces: () => traces,
     kill(name) {
       const proc = procs.find((p) => p.name === name);
       if (proc?.child === undefined || proc.status !== 'up') return false;
@@ -296,6 +317,7 @@ export async function startClusterDemo(
       }
       stopping = true;
       clearInterval(poll);
+      clearInterval(collectTraces);
       for (const proc of procs) if (proc.restartTimer !== undefined) clearTimeout(proc.restartTimer);
       await Promise.all(procs.map(terminate));
       await observerSystem.shutdown({ timeoutMs: 2000 });

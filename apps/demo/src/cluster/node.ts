@@ -4,6 +4,7 @@
  *
  *   GET  /state     NodeState as JSON (tree, counters, per-peer link stats, events)
  *   GET  /metrics   Prometheus text format
+ *   GET  /traces    the most recent finished spans of this node (SpanView[])
  *   POST /control   { action: 'crash' | 'slow', path, ms? } | { action: 'flood', count }
  *
  * SIGTERM or SIGINT: a graceful shutdown (drain, leave the cluster), then one line
@@ -19,12 +20,14 @@ import { type Control, startFlow } from './flow.js';
 import { nodeMetrics } from './metrics.js';
 import type { NodeConfig, NodeEvent, NodeState } from './node-state.js';
 import { nodeName, rolesOf } from './roles.js';
+import { nodeTracing } from './tracing.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as NodeConfig;
 const name = nodeName(config.index);
 const roles = rolesOf(config.index, config.count);
 const logger = pino({ level: config.logLevel, base: { node: name } }, pino.destination(2));
-const system = ActorSystem.start({ name, logger });
+const tracing = nodeTracing(name, config.otlp);
+const system = ActorSystem.start({ name, logger, tracing: { tracer: tracing.tracer, node: name } });
 const events: NodeEvent[] = [];
 const note = (text: string) => {
   events.push({ at: Date.now(), text });
@@ -49,6 +52,7 @@ const store = sqliteStore({ path: join(config.dataDir, `${name}.db`) });
 const flow = await startFlow(system, node, roles, store, {
   blockMs: config.blockMs,
   executeMs: config.executeMs,
+  tracer: tracing.tracer,
 });
 const metrics = nodeMetrics(system, node, flow.counters, deadLetters);
 const started = Date.now();
@@ -116,6 +120,7 @@ const send = (res: ServerResponse, status: number, body: unknown, type = 'applic
 const server = createServer((req, res) => {
   (async () => {
     if (req.method === 'GET' && req.url === '/state') return send(res, 200, state());
+    if (req.method === 'GET' && req.url === '/traces') return send(res, 200, tracing.recent());
     if (req.method === 'GET' && req.url === '/metrics')
       return send(res, 200, await metrics.scrape(), metrics.contentType);
     if (req.method === 'POST' && req.url === '/control') {
@@ -145,6 +150,7 @@ const stop = async () => {
   await system.shutdown({ timeoutMs: 3000 });
   const final = state();
   await store.close();
+  await tracing.shutdown().catch(() => {}); // flushes what --otlp still holds
   process.stdout.write(`final ${JSON.stringify({ ...final, tree: undefined })}\n`);
   process.exit(0);
 };

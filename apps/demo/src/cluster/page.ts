@@ -48,6 +48,8 @@ td.path { font-family: var(--mono); white-space: nowrap; }
 .events time { color: var(--muted); margin-right: 8px; }
 .events li.bad { color: var(--bad); }
 .events li.good { color: var(--ok); }
+.traces .spans { list-style: none; margin: 0 0 10px; padding: 0; font: 12px var(--mono); white-space: pre; overflow-x: auto; }
+.traces h3 { font-size: 13px; margin: 6px 0 2px; }
 `;
 
 // Plain ES2020 for the browser. No template literals here: this text sits inside one.
@@ -261,6 +263,27 @@ function drawEvents(events) {
   }));
 }
 
+var tracesKey = '';
+function drawTraces(traces) {
+  var key = (traces || []).map(function (t) { return t.traceId; }).join(',');
+  if (key === tracesKey) return;
+  tracesKey = key;
+  var box = document.getElementById('traces');
+  if (!traces || !traces.length) { box.replaceChildren(el('p', { class: 'empty' }, ['none yet: a block that reaches the ledger shows here'])); return; }
+  box.replaceChildren.apply(box, traces.map(function (t) {
+    var t0 = t.spans.length ? t.spans[0].startMs : 0;
+    return el('div', { class: 'trace', 'data-trace': t.traceId }, [
+      el('h3', {}, ['trace ' + t.traceId.slice(0, 16) + '\u2026 (' + t.spans.length + ' spans)']),
+      el('ol', { class: 'spans' }, t.spans.map(function (sp) {
+        var label = '\u00a0'.repeat(sp.depth * 3) + sp.name + '  ' + sp.node + (sp.path ? ' ' + sp.path : '');
+        return el('li', { class: sp.error ? 'bad' : '', 'data-span-node': sp.node, 'data-depth': String(sp.depth) }, [
+          label, el('span', { class: 'hint' }, ['  +' + (sp.startMs - t0).toFixed(1) + ' ms, ' + sp.durationMs.toFixed(2) + ' ms'])
+        ]);
+      }))
+    ]);
+  }));
+}
+
 // ---- commands ----
 function report(ok, text) {
   var r = document.getElementById('result');
@@ -314,6 +337,7 @@ function draw(s) {
   drawLedger(s.nodes);
   s.nodes.forEach(function (n) { drawCard(n, s.nodes); });
   drawEvents(s.events);
+  drawTraces(s.traces);
 }
 function poll() {
   fetch('/api/state', { cache: 'no-store' })
@@ -345,6 +369,10 @@ const BODY = `
     </div>
   </section>
   <div id="nodes" class="nodes" data-testid="nodes"></div>
+  <section aria-labelledby="traces-title">
+    <h2 id="traces-title">Last traces <span class="hint">one block, from the source to the ledger, across the nodes (OpenTelemetry)</span></h2>
+    <div id="traces" class="traces" data-testid="traces"><p class="empty">none yet</p></div>
+  </section>
   <section aria-labelledby="events-title">
     <h2 id="events-title">Events <span class="hint">launcher and observer, newest first</span></h2>
     <ul id="events" class="events" data-testid="events"><li class="empty">none yet</li></ul>

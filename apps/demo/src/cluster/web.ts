@@ -3,7 +3,7 @@
  * state it polls, the controls its buttons use, and Prometheus metrics of every node.
  *
  *   GET  /               the page (cluster/page.ts)
- *   GET  /api/state      { cluster, natsUrl, nodes, events } as JSON (ClusterWebState)
+ *   GET  /api/state      { cluster, natsUrl, nodes, events, traces } as JSON (ClusterWebState)
  *   POST /api/kill       { node }                       SIGKILL a node's process (the launcher starts it again)
  *   POST /api/control    { node, action: 'crash' | 'slow' | 'flood', path?, ms?, count? }
  *   GET  /metrics        one exposition: every up node's metrics merged (each has a `node` label)
@@ -23,6 +23,7 @@ import { mergeExpositions } from './metrics.js';
 import type { NodeEvent, NodeState } from './node-state.js';
 import { CLUSTER_PAGE_CSP, CLUSTER_PAGE_HTML } from './page.js';
 import type { Role } from './roles.js';
+import type { TraceView } from './tracing.js';
 
 export interface ClusterWebOptions {
   readonly demo: ClusterDemo;
@@ -71,6 +72,8 @@ export interface ClusterWebState {
   readonly nodes: readonly NodeCard[];
   /** The launcher's and observer's last events, oldest first. */
   readonly events: readonly NodeEvent[];
+  /** The last traces of a block through the whole pipeline, newest first (spans in tree order). */
+  readonly traces: readonly TraceView[];
 }
 
 /** Largest accepted request body. */
@@ -122,6 +125,7 @@ export function clusterState(demo: ClusterDemo): ClusterWebState {
           : { ...n.state, tree: actorView(n.state.tree), events: n.state.events.slice(-NODE_EVENTS_SENT) },
     })),
     events: demo.events().slice(-EVENTS_SENT),
+    traces: demo.traces().slice(0, 3),
   };
 }
 
