@@ -4,6 +4,8 @@
  * descendant of the one before (trace context in the cluster envelope, the cluster topic's
  * header and JetStream's headers). Real node processes, real nats-server, the SDK's spans.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { natsUnavailable } from '../../../test/support/nats-server.js';
 import { waitFor } from '../../../test/support/wait.js';
@@ -15,12 +17,29 @@ if (unavailable !== null) console.warn(`skipping the cluster tracing test: ${una
 
 describe.skipIf(unavailable !== null)('tracing across the cluster demo', () => {
   let demo: ClusterDemo | undefined;
+  // A stand-in OTLP/HTTP collector: what the nodes export with --otlp.
+  const received: { path: string; type: string; body: string }[] = [];
+  let collector: Server | undefined;
   afterAll(async () => {
     await demo?.stop(1000);
+    await new Promise((resolve) => collector?.close(resolve) ?? resolve(undefined));
   });
 
   it('follows one block through every hop, in parent-child order, across three nodes', async () => {
-    demo = await startClusterDemo({ nodes: 3, executeMs: 5 }, () => {});
+    collector = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector?.listen(0, '127.0.0.1', resolve));
+    const otlp = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    demo = await startClusterDemo({ nodes: 3, executeMs: 5, otlp }, () => {});
     await waitFor(() => (demo?.traces().length ?? 0) > 0, 'a trace from the source to the ledger', 40_000);
     const trace = demo.traces()[0] as TraceView;
     const byId = new Map(trace.spans.map((s) => [s.spanId, s]));
@@ -59,5 +78,14 @@ describe.skipIf(unavailable !== null)('tracing across the cluster demo', () => {
     // block's span; the decoder's span is that fan-out's child.
     const fanOut = byId.get(chain[0]?.parentSpanId ?? '');
     expect(fanOut).toMatchObject({ node: 'node-2', path: '/user/topic-blocks', parentSpanId: root?.spanId });
+
+    // --otlp: the same spans reach an OTLP/HTTP collector (the SDK batches them every few seconds).
+    await waitFor(
+      () => received.some((r) => r.body.includes('/user/flow/ledger')),
+      'spans at the collector',
+      30_000,
+    );
+    expect(received.every((r) => r.path === '/v1/traces')).toBe(true);
+    expect(received.some((r) => r.body.includes(trace.traceId) || r.body.includes('block '))).toBe(true);
   }, 90_000);
 });
