@@ -378,6 +378,29 @@ describe('web server', () => {
     expect(find(system.tree(), DASHBOARD)?.restarts).toBe(0);
   });
 
+  it('refuses a request whose Host is not a loopback name (a DNS-rebound page), also for GET', async () => {
+    await start();
+    const { port } = new URL(server.url);
+    const answer = (host: string, method: string, path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const rebound = await answer(`evil.example:${port}`, 'GET', '/metrics');
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).toMatch(/Host evil\.example.* refused/);
+    expect((await answer(`localhost:${port}`, 'GET', '/metrics')).status).toBe(200);
+    expect((await answer(`127.0.0.1:${port}`, 'GET', '/')).status).toBe(200);
+  });
+
   it('refuses a chunked body once it passes 4 KiB (no Content-Length to trust)', async () => {
     await start();
     const { port } = new URL(server.url);

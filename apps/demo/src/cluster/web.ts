@@ -18,6 +18,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ActorTreeNode } from '@troupe/runtime';
+import { checkHost, checkOrigin, HttpError, LOOPBACK, readJsonObject } from '../web/http.js';
 import type { ClusterDemo, NodeStatus } from './launcher.js';
 import { mergeExpositions } from './metrics.js';
 import type { NodeEvent, NodeState } from './node-state.js';
@@ -76,25 +77,12 @@ export interface ClusterWebState {
   readonly traces: readonly TraceView[];
 }
 
-/** Largest accepted request body. */
-export const MAX_BODY_BYTES = 4096;
+export { MAX_BODY_BYTES } from '../web/http.js';
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const EVENTS_SENT = 60;
 const NODE_EVENTS_SENT = 12;
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const ACTIONS = new Set(['crash', 'slow', 'flood']);
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 const actorView = (node: ActorTreeNode): ActorView => ({
   path: node.path,
@@ -294,57 +282,4 @@ function send(
 
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
-}
-
-/** While bound to loopback, only loopback names may be in Host (a rebound DNS name is refused). */
-function checkHost(req: IncomingMessage): void {
-  const header = req.headers.host;
-  if (header === undefined) return;
-  const name = header.replace(/:\d+$/, '').toLowerCase();
-  if (!LOOPBACK_NAMES.has(name))
-    throw new HttpError(403, `Host ${header.slice(0, 100)} refused: use 127.0.0.1`);
-}
-
-/**
- * Browsers send `Origin` on cross-origin POSTs: refuse those (another site in the user's browser
- * must not kill nodes here). Non-browser clients send none and are fine.
- */
-function checkOrigin(req: IncomingMessage): void {
-  const origin = req.headers.origin;
-  if (origin === undefined) return;
-  let originHost: string;
-  try {
-    originHost = new URL(origin).host;
-  } catch {
-    throw new HttpError(403, 'bad Origin header');
-  }
-  if (originHost !== req.headers.host)
-    throw new HttpError(403, `cross-origin request from ${origin.slice(0, 100)} refused`);
-}
-
-/** Reads a JSON object body: 415 unless application/json, 413 past MAX_BODY_BYTES, 400 if malformed. */
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
-  if (type !== 'application/json')
-    throw new HttpError(415, `Content-Type must be application/json; got ${type === '' ? 'none' : type}`);
-  const tooLarge = () =>
-    new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
-  const declared = Number(req.headers['content-length']);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw new HttpError(400, `malformed JSON: ${(error as Error).message}`);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new HttpError(400, 'body must be a JSON object');
-  return body as Record<string, unknown>;
 }

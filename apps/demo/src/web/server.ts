@@ -17,8 +17,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ActorSystem, ActorTreeNode, Logger } from '@troupe/runtime';
 import type { CommandResult, DashboardApp } from '../dashboard/app.js';
+import { checkHost, checkOrigin, HttpError, LOOPBACK, readJsonObject } from './http.js';
 import { actorMetrics } from './metrics.js';
 import { PAGE_CSP, PAGE_HTML } from './page.js';
+
+export { MAX_BODY_BYTES } from './http.js';
 
 export interface WebServerOptions {
   readonly system: ActorSystem;
@@ -58,22 +61,8 @@ export interface Snapshot {
   readonly health: ReturnType<DashboardApp['health']>;
 }
 
-/** Largest accepted request body. */
-export const MAX_BODY_BYTES = 4096;
-
 const SUMMARIES_SENT = 60;
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const DEAD_LETTERS_SENT = 20;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 type Command = (body: Record<string, unknown>) => CommandResult;
 
@@ -149,7 +138,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     });
   };
 
+  /** Set once listening: whether only this machine can reach the server (then Host must be a loopback name). */
+  let loopbackOnly = true;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (loopbackOnly) checkHost(req);
     const path = (req.url ?? '/').split('?', 1)[0] as string;
     const method = req.method ?? 'GET';
     const allow = (...methods: string[]) => {
@@ -216,7 +208,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('web: server has no TCP address');
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  if (!LOOPBACK.has(address.address))
+  loopbackOnly = LOOPBACK.has(address.address);
+  if (!loopbackOnly)
     log.warn({ url }, 'web: listening beyond loopback: other machines can crash actors here');
   else log.debug({ url }, 'web: listening');
 
@@ -269,48 +262,4 @@ function send(
 
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
-}
-
-/**
- * Browsers send `Origin` on cross-origin POSTs: refuse those (another site in the user's browser
- * must not crash actors here). Non-browser clients send none and are fine.
- */
-function checkOrigin(req: IncomingMessage): void {
-  const origin = req.headers.origin;
-  if (origin === undefined) return;
-  let originHost: string;
-  try {
-    originHost = new URL(origin).host;
-  } catch {
-    throw new HttpError(403, 'bad Origin header');
-  }
-  if (originHost !== req.headers.host)
-    throw new HttpError(403, `cross-origin request from ${origin} refused`);
-}
-
-/** Reads a JSON object body: 415 unless application/json, 413 past MAX_BODY_BYTES, 400 if malformed. */
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
-  if (type !== 'application/json')
-    throw new HttpError(415, `Content-Type must be application/json; got ${type === '' ? 'none' : type}`);
-  const tooLarge = () =>
-    new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
-  const declared = Number(req.headers['content-length']);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw new HttpError(400, `malformed JSON: ${(error as Error).message}`);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new HttpError(400, 'body must be a JSON object');
-  return body as Record<string, unknown>;
 }
