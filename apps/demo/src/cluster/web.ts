@@ -18,7 +18,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ActorTreeNode } from '@troupe/runtime';
-import { checkHost, checkOrigin, HttpError, LOOPBACK, readJsonObject } from '../web/http.js';
+import { checkHost, checkOrigin, HttpError, LOOPBACK, readJsonObject, send, sendJson } from '../web/http.js';
 import type { ClusterDemo, NodeStatus } from './launcher.js';
 import { mergeExpositions } from './metrics.js';
 import type { NodeEvent, NodeState } from './node-state.js';
@@ -261,25 +261,4 @@ export async function startClusterWeb(options: ClusterWebOptions): Promise<Clust
       return closing;
     },
   };
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  });
-  res.end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
 }

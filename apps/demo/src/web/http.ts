@@ -3,7 +3,7 @@
  * `../cluster/web.ts`) check on every request: a typed HTTP error, the Host and Origin checks
  * that keep other sites in the user's browser out, and a bounded JSON body reader.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Largest accepted request body. */
 export const MAX_BODY_BYTES = 4096;
@@ -77,4 +77,31 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new HttpError(400, 'body must be a JSON object');
   return body as Record<string, unknown>;
+}
+
+/** Answers with `body`, never cached or sniffed. */
+export function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(body);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+) {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
 }

@@ -17,7 +17,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ActorSystem, ActorTreeNode, Logger } from '@troupe/runtime';
 import type { CommandResult, DashboardApp } from '../dashboard/app.js';
-import { checkHost, checkOrigin, HttpError, LOOPBACK, readJsonObject } from './http.js';
+import { checkHost, checkOrigin, HttpError, LOOPBACK, readJsonObject, send, sendJson } from './http.js';
 import { actorMetrics } from './metrics.js';
 import { PAGE_CSP, PAGE_HTML } from './page.js';
 
@@ -241,25 +241,4 @@ function endStream(res: ServerResponse): Promise<void> {
     res.once('close', resolve);
     res.end();
   });
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  });
-  res.end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value), headers);
 }
