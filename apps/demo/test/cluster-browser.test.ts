@@ -229,6 +229,7 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the cluster page over a stand-i
       opportunitiesPublished: 0,
       pricedDelivered: 0,
       redelivered: 0,
+      tallied: 0,
       executed: 0,
       recovered: 0,
       ledger,

@@ -76,5 +76,12 @@ describe.skipIf(unavailable !== null)('the cluster demo', () => {
     expect(opportunities).toBeGreaterThan(before);
     expect(ledger).toBe(opportunities);
     expect(finalAccounting(states, opportunities).at(-1)).toMatch(/nothing lost$/);
+    // The one actor-to-actor hop between nodes: node-3's reports to node-1's tally, counted on both
+    // ends of the link (reports sent while node-1 was unreachable would be dead letters on node-3).
+    const node1 = states.find((s) => s.node === 'node-1');
+    const node3 = states.find((s) => s.node === 'node-3');
+    const sentTo1 = node3?.cluster.peers.find((p) => p.node === 'node-1')?.sent ?? 0;
+    expect(sentTo1).toBeGreaterThan(0);
+    expect(node1?.counters.tallied).toBeGreaterThan(0);
   }, 120_000);
 });

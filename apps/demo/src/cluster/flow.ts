@@ -56,6 +56,11 @@ export type Control = { readonly type: 'Crash' } | { readonly type: 'SetDelay'; 
 /** The service key the ledger is registered under (the launcher watches it). */
 export const LEDGER = serviceKey<LedgerCommand>('ledger');
 
+/** What the execution engine reports to the source's node after each execution (a remote tell). */
+export type Report = { readonly type: 'Report'; readonly block: number; readonly spread: number };
+/** The tally of executions on the source's node: the flow's one actor-to-actor hop between nodes. */
+export const TALLY = serviceKey<Report>('tally');
+
 /** An opportunity: the price strays more than this from 2000. */
 export const SPREAD_THRESHOLD = 5;
 /** The oracle's price for a block: deterministic, so a test can count the opportunities. */
@@ -73,6 +78,8 @@ export interface FlowCounters {
   executed: number;
   /** Ledger entries found by recovery at this process's start. */
   recovered: number;
+  /** Execution reports the source's node received (remote tells from the execution node; at most once). */
+  tallied: number;
   ledger: number;
 }
 
@@ -127,6 +134,7 @@ export async function startFlow(
     redelivered: 0,
     executed: 0,
     recovered: 0,
+    tallied: 0,
     ledger: 0,
   };
   let producing = true;
@@ -181,6 +189,27 @@ export async function startFlow(
     );
   }
 
+  if (roles.includes('source')) {
+    add(
+      'tally',
+      receive<null, Report>(
+        null,
+        (st) => {
+          counters.tallied++;
+          return st;
+        },
+        {
+          onStart: (ctx) => {
+            node.register(TALLY, ctx.self);
+            return null;
+          },
+        },
+      ) as Behavior<Message>,
+      256,
+      false,
+    );
+  }
+
   if (roles.includes('pricing')) {
     const oracle = () => system.lookup(`${ROOT}/oracle`) as ActorRef<Decoded> | undefined;
     add(
@@ -222,6 +251,10 @@ export async function startFlow(
   }
 
   if (roles.includes('execution')) {
+    let tally: ActorRef<Report> | undefined;
+    node.subscribe(TALLY, (refs) => {
+      tally = refs[0];
+    });
     const ledgerRef = () => system.lookup(`${ROOT}/ledger`) as ActorRef<LedgerCommand> | undefined;
     const executionRef = () => system.lookup(`${ROOT}/execution`) as ActorRef<Execute> | undefined;
     interface Ledger {
@@ -276,7 +309,11 @@ export async function startFlow(
           spread: m.spread,
           replyTo,
         }));
-        if (done.recorded) counters.executed++;
+        if (done.recorded) {
+          counters.executed++;
+          // To the source's node: sent, received, dead-lettered (unreachable while it is down) show on the links.
+          tally?.tell({ type: 'Report', block: m.block, spread: m.spread });
+        }
         m.replyTo.tell(done);
         return delay;
       }) as Behavior<Message>,

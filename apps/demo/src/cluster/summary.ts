@@ -37,7 +37,8 @@ export function finalAccounting(states: readonly NodeState[], opportunitiesSeen:
       `${s.node} (${s.roles.join(', ') || 'no role'}): published ${c.blocksPublished + c.pricedPublished}` +
         ` (blocks ${c.blocksPublished}, priced ${c.pricedPublished}), delivered ${c.blocksDelivered + c.pricedDelivered}` +
         ` (redelivered ${c.redelivered}), lagged ${c.lagged}, dead-lettered ${deadLetterText(s.deadLetters)},` +
-        ` executed ${c.executed}, recovered ${c.recovered}${s.roles.includes('execution') ? `, ledger ${c.ledger}` : ''}`,
+        ` executed ${c.executed}, recovered ${c.recovered}${s.roles.includes('execution') ? `, ledger ${c.ledger}` : ''}` +
+        `${s.roles.includes('source') ? `, execution reports received ${c.tallied}` : ''}`,
     );
   }
   const published = states.reduce((n, s) => n + s.counters.blocksPublished, 0);
