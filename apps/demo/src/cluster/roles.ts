@@ -14,10 +14,3 @@ export const nodeName = (index: number): string => `node-${index + 1}`;
 export function rolesOf(index: number, count: number): Role[] {
   return ROLES.filter((_, r) => r % count === index);
 }
-
-/** What each role runs, for the help text and the page. */
-export const ROLE_ACTORS: Readonly<Record<Role, string>> = {
-  source: 'block source → bus (cluster topic)',
-  pricing: 'decoder → price oracle → priced (durable topic)',
-  execution: 'detector → bounded execution engine → ledger (event-sourced, SQLite)',
-};
