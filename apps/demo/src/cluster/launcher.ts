@@ -12,9 +12,9 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClusterNode, joinCluster } from '@troupe/cluster';
+import { type ClusterNode, durableTopic, joinCluster } from '@troupe/cluster';
 import { type ActorRef, ActorSystem, receive, type Terminated } from '@troupe/runtime';
-import { LEDGER, type LedgerCommand } from './flow.js';
+import { LEDGER, type LedgerCommand, type Priced, SPREAD_THRESHOLD } from './flow.js';
 import { freePort, type LocalNats, startLocalNats } from './nats.js';
 import type { NodeConfig, NodeEvent, NodeState } from './node-state.js';
 import { nodeName, type Role, rolesOf } from './roles.js';
@@ -68,7 +68,8 @@ export interface ClusterDemo {
   /**
    * Stops the source, waits (at most `drainMs`, default 10 s) until the ledger has every
    * opportunity priced, then stops every node gracefully. Resolves with each node's final state
-   * (node order) and the opportunities priced over all processes of the run.
+   * (node order) and the opportunities priced in the run, read back from the priced stream in
+   * JetStream (exact, across every process that was killed).
    */
   stop(drainMs?: number): Promise<{ states: NodeState[]; opportunities: number }>;
 }
@@ -86,8 +87,6 @@ interface Proc {
   state: NodeState | undefined;
   final: NodeState | undefined;
   restartTimer: NodeJS.Timeout | undefined;
-  /** Opportunities priced by this node's earlier processes (counted from their last report). */
-  pastOpportunities: number;
 }
 
 export async function startClusterDemo(
@@ -122,7 +121,6 @@ export async function startClusterDemo(
       state: undefined,
       final: undefined,
       restartTimer: undefined,
-      pastOpportunities: 0,
     });
   }
 
@@ -144,7 +142,6 @@ export async function startClusterDemo(
       ['--import', 'tsx', '--conditions=@troupe/source', NODE_SCRIPT, JSON.stringify(config)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    proc.pastOpportunities += proc.state?.counters.opportunitiesPublished ?? 0;
     proc.child = child;
     proc.starts++;
     proc.status = 'starting';
@@ -223,6 +220,23 @@ export async function startClusterDemo(
     ),
     { name: 'ledger-watcher' },
   );
+  // The audit: every opportunity the oracle stored in the priced stream, read back from
+  // JetStream by the observer (exact, whatever processes were killed on the way).
+  const priced = await durableTopic<Priced>(observer, 'priced');
+  const audited = new Set<number>();
+  observerSystem.spawn(
+    priced.subscriber<null>({
+      name: 'audit',
+      start: 'all',
+      initial: null,
+      maxAckPending: 256,
+      handle: (s, event) => {
+        if (event.spread > SPREAD_THRESHOLD) audited.add(event.block);
+        return s;
+      },
+    }),
+    { name: 'audit' },
+  );
   const watched = new Set<string>();
   observer.subscribe(LEDGER, (refs) => {
     for (const ref of refs) {
@@ -296,11 +310,7 @@ export async function startClusterDemo(
       return fetchText(proc.port, '/metrics').catch(() => undefined);
     },
     async stop(drainMs = 10_000) {
-      const opportunities = () =>
-        procs.reduce(
-          (n, p) => n + p.pastOpportunities + ((p.final ?? p.state)?.counters.opportunitiesPublished ?? 0),
-          0,
-        );
+      const opportunities = () => audited.size;
       const ledger = () => procs.find((p) => p.roles.includes('execution'))?.state?.counters.ledger;
       // Stop the source, then let what it published drain through the others.
       for (const proc of procs)

@@ -30,7 +30,9 @@ export function nodeLine(view: NodeView): string {
  * ledger is durable, so its count covers every process it ran).
  */
 export function finalAccounting(states: readonly NodeState[], opportunitiesSeen: number): string[] {
-  const lines = ['=== final accounting, per node ==='];
+  const lines = [
+    '=== final accounting, per node (counters of its last process; the ledger and the audit of the priced stream cover the whole run) ===',
+  ];
   for (const s of states) {
     const c = s.counters;
     lines.push(
@@ -45,7 +47,7 @@ export function finalAccounting(states: readonly NodeState[], opportunitiesSeen:
   const delivered = states.reduce((n, s) => n + s.counters.blocksDelivered + s.counters.lagged, 0);
   if (published > delivered) {
     lines.push(
-      `bus: ${published - delivered} of ${published} blocks reached no decoder (published before it subscribed, ` +
+      `bus: ${published - delivered} of ${published} blocks (last processes) reached no decoder (published before it subscribed, ` +
         'or while its node was down: the bus is at-most-once by design; from the oracle on, the priced stream is durable)',
     );
   }
