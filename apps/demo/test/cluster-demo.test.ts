@@ -62,8 +62,16 @@ describe.skipIf(unavailable !== null)('the cluster demo', () => {
     );
     // The pricing node too: what it stored in the priced stream before the kill still reaches the ledger.
     expect(demo.kill('node-2')).toBe(true);
-    await waitFor(() => view('node-2').status === 'up' && view('node-2').starts === 2, 'node-2 started again', 30_000);
-    await waitFor(() => (view('node-2').state?.counters.pricedPublished ?? 0) > 5, 'node-2 pricing again', 30_000);
+    await waitFor(
+      () => view('node-2').status === 'up' && view('node-2').starts === 2,
+      'node-2 started again',
+      30_000,
+    );
+    await waitFor(
+      () => (view('node-2').state?.counters.pricedPublished ?? 0) > 5,
+      'node-2 pricing again',
+      30_000,
+    );
 
     // Each node's /metrics: Prometheus conventions (counters end in _total), every sample labelled with its node.
     const text = (await demo.metrics('node-2')) ?? '';
