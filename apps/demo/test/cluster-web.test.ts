@@ -11,7 +11,7 @@ import { type ClusterDemo, startClusterDemo } from '../src/cluster/launcher.js';
 import { type ClusterWeb, type ClusterWebState, startClusterWeb } from '../src/cluster/web.js';
 
 const NO_NATS = natsUnavailable();
-if (NO_NATS !== null) it.skip(`cluster web server (${NO_NATS})`, () => {});
+if (NO_NATS !== null) console.warn(`skipping the cluster web server tests: ${NO_NATS}`);
 
 describe.skipIf(NO_NATS !== null)('the cluster demo’s web server', () => {
   let demo: ClusterDemo | undefined;
