@@ -87,3 +87,15 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     process.exit(1);
   }
 }
+
+/** How the browser tests launch Debian's Chromium: headless, no sandbox (root in CI), nothing fetched from the network. */
+export const CHROMIUM_ARGS: string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];

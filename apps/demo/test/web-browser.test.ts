@@ -11,20 +11,10 @@ import { ActorSystem } from '@troupe/runtime';
 import { logSink } from '@troupe/runtime/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureChromium } from '../../../test/support/ensure-chromium.js';
+import { CHROMIUM_ARGS as ARGS, ensureChromium } from '../../../test/support/ensure-chromium.js';
 import { type DashboardApp, startDashboard } from '../src/dashboard/app.js';
 import { startWebServer, type WebServer } from '../src/web/server.js';
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test-output/demo-page.png');
 const DASHBOARD = '/user/metrics-app/subscribers/dashboard';
 const LOGGER = '/user/metrics-app/subscribers/logger';
