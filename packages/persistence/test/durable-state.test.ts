@@ -1,5 +1,5 @@
-import { type ActorFailed, type ActorRef, ActorSystem, type DeadLetter, supervisor } from '@troupe/runtime';
-import { afterEach, describe, expect, it } from 'vitest';
+import { type ActorRef, type ActorSystem, supervisor } from '@troupe/runtime';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   ConcurrencyError,
@@ -10,6 +10,7 @@ import {
   type PersistenceStore,
 } from '../src/index.js';
 import { ControlledStore } from './support/store-wrappers.js';
+import { startSystem } from './support/systems.js';
 
 type CartMsg =
   | { readonly type: 'add'; readonly item: string; readonly replyTo?: ActorRef<CartReply> }
@@ -41,18 +42,7 @@ const items = async (ref: ActorRef<CartMsg>) =>
 const add = async (ref: ActorRef<CartMsg>, item: string) =>
   (await ref.ask<CartReply>((replyTo) => ({ type: 'add', item, replyTo }), { timeoutMs: 5000 })).items;
 
-const systems: ActorSystem[] = [];
-const start = (name = 'ds') => {
-  const system = ActorSystem.start({ name });
-  systems.push(system);
-  const deadLetters: DeadLetter[] = [];
-  const failures: ActorFailed[] = [];
-  system.events.subscribe((e) => {
-    if (e.type === 'DeadLetter') deadLetters.push(e);
-    if (e.type === 'ActorFailed') failures.push(e);
-  });
-  return { system, deadLetters, failures };
-};
+const start = (name = 'ds') => startSystem(name);
 const supervised = (system: ActorSystem, pid: string, store: PersistenceStore) => {
   system.spawn(
     supervisor({
@@ -64,9 +54,6 @@ const supervised = (system: ActorSystem, pid: string, store: PersistenceStore) =
   );
   return system.lookup('/user/carts/cart') as unknown as ActorRef<CartMsg>;
 };
-afterEach(async () => {
-  for (const system of systems.splice(0)) await system.shutdown({ timeoutMs: 1000 });
-});
 
 describe('durableState', () => {
   it('stores the whole state after each change, before the reply, and loads it in a new system', async () => {

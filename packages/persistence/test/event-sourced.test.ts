@@ -1,6 +1,6 @@
-import { type ActorFailed, ActorSystem, type DeadLetter, supervisor } from '@troupe/runtime';
+import { type ActorSystem, supervisor } from '@troupe/runtime';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   ConcurrencyError,
@@ -21,22 +21,9 @@ import {
   deposit,
 } from './support/account.js';
 import { ControlledStore } from './support/store-wrappers.js';
+import { startSystem } from './support/systems.js';
 
-const systems: ActorSystem[] = [];
-const start = (name = 'es') => {
-  const system = ActorSystem.start({ name });
-  systems.push(system);
-  const deadLetters: DeadLetter[] = [];
-  const failures: ActorFailed[] = [];
-  system.events.subscribe((e) => {
-    if (e.type === 'DeadLetter') deadLetters.push(e);
-    if (e.type === 'ActorFailed') failures.push(e);
-  });
-  return { system, deadLetters, failures };
-};
-afterEach(async () => {
-  for (const system of systems.splice(0)) await system.shutdown({ timeoutMs: 1000 });
-});
+const start = (name = 'es') => startSystem(name);
 
 /** A supervised account, restarted on any failure. */
 const supervised = (system: ActorSystem, pid: string, store: PersistenceStore, maxRestarts = 10) => {
