@@ -82,6 +82,7 @@ export {
 } from './channel/watch.js';
 export type { IdGenerator } from './ids.js';
 export { DEFAULT_LOG_LEVEL, defaultLogger, type Logger } from './logger.js';
+export { InvalidOptionsError, OptionChecks } from './options.js';
 export type { Backoff } from './supervisor/backoff.js';
 export {
   type ChildSpec,

@@ -1,4 +1,5 @@
 import { type OverflowPolicy, validateCapacity, validateOverflow } from '../channel/overflow.js';
+import { OptionChecks } from '../options.js';
 
 /** The mailbox of an actor: bounded, with an overflow policy. */
 export interface MailboxOptions {
@@ -65,7 +66,8 @@ export interface ResolvedSpawnOptions {
 
 /**
  * @internal Checks `spawn` options before anything is created: throws `TypeError` (wrong kind,
- * bad name, bad policy) or `RangeError` (bad number), naming the field.
+ * bad name, bad policy) or `RangeError` (bad number), naming the field; several bad fields are
+ * one `InvalidOptionsError` naming each.
  */
 export function resolveSpawnOptions(options: unknown): ResolvedSpawnOptions {
   if (options === null || typeof options !== 'object') {
@@ -74,18 +76,32 @@ export function resolveSpawnOptions(options: unknown): ResolvedSpawnOptions {
     );
   }
   const o = options as SpawnOptions;
+  const checks = new OptionChecks('spawn');
   const mailbox: unknown = o.mailbox ?? {};
-  if (mailbox === null || typeof mailbox !== 'object') {
-    throw new TypeError(
-      `spawn: mailbox must be an object; got ${mailbox === null ? 'null' : typeof mailbox}`,
-    );
-  }
-  const m = mailbox as MailboxOptions;
-  return {
-    name: o.name === undefined ? undefined : validateName(o.name),
-    capacity: validateCapacity(m.capacity ?? DEFAULT_MAILBOX_CAPACITY, 'mailbox.capacity'),
-    overflow: m.overflow === undefined ? 'block' : validateOverflow(m.overflow),
-    throughput: validateCapacity(o.throughput ?? DEFAULT_THROUGHPUT, 'throughput'),
-    shutdownMs: validateDuration(o.shutdownMs ?? DEFAULT_SHUTDOWN_MS, 'shutdownMs'),
+  const m = checks.run(() => {
+    if (mailbox === null || typeof mailbox !== 'object') {
+      throw new TypeError(
+        `spawn: mailbox must be an object; got ${mailbox === null ? 'null' : typeof mailbox}`,
+      );
+    }
+    return mailbox as MailboxOptions;
+  }, {} as MailboxOptions);
+  const resolved: ResolvedSpawnOptions = {
+    name: o.name === undefined ? undefined : checks.run(() => validateName(o.name), undefined),
+    capacity: checks.run(
+      () => validateCapacity(m.capacity ?? DEFAULT_MAILBOX_CAPACITY, 'mailbox.capacity'),
+      DEFAULT_MAILBOX_CAPACITY,
+    ),
+    overflow: m.overflow === undefined ? 'block' : checks.run(() => validateOverflow(m.overflow), 'block'),
+    throughput: checks.run(
+      () => validateCapacity(o.throughput ?? DEFAULT_THROUGHPUT, 'throughput'),
+      DEFAULT_THROUGHPUT,
+    ),
+    shutdownMs: checks.run(
+      () => validateDuration(o.shutdownMs ?? DEFAULT_SHUTDOWN_MS, 'shutdownMs'),
+      DEFAULT_SHUTDOWN_MS,
+    ),
   };
+  checks.done();
+  return resolved;
 }

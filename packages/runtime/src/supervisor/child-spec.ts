@@ -2,6 +2,7 @@ import type { Message } from '../actor/actor-ref.js';
 import { type Behavior, isBehavior, isRawMachine } from '../actor/behavior.js';
 import { DEFAULT_SHUTDOWN_MS, type MailboxOptions, validateName } from '../actor/spawn-options.js';
 import { validateCapacity, validateOverflow } from '../channel/overflow.js';
+import { OptionChecks } from '../options.js';
 
 /**
  * When a child is restarted (OTP restart types):
@@ -52,38 +53,61 @@ export function validateChildSpec(spec: unknown, index = 0): ResolvedChildSpec {
   }
   const s = spec as Record<string, unknown>;
   const where = typeof s.id === 'string' && s.id !== '' ? `child "${s.id}"` : `child spec #${index}`;
-  try {
-    validateName(s.id);
-  } catch (error) {
-    throw new TypeError(`${where}: id: ${(error as Error).message}`);
-  }
+  const checks = new OptionChecks(where);
+  checks.run(() => {
+    try {
+      validateName(s.id);
+    } catch (error) {
+      throw new TypeError(`${where}: id: ${(error as Error).message}`);
+    }
+  }, undefined);
   const id = s.id as string;
   const hasBehavior = s.behavior !== undefined;
   const hasStart = s.start !== undefined;
-  if (hasBehavior === hasStart) throw new TypeError(`${where}: give exactly one of behavior or start`);
-  if (hasBehavior && !isBehavior(s.behavior))
-    throw new TypeError(notABehavior(where, 'behavior', s.behavior));
-  if (hasStart && typeof s.start !== 'function') throw new TypeError(`${where}: start must be a function`);
-  const restart = s.restart ?? 'permanent';
-  if (typeof restart !== 'string' || !RESTART_TYPES.includes(restart)) {
-    throw new TypeError(
-      `${where}: restart must be 'permanent', 'transient' or 'temporary'; got ${String(restart)}`,
-    );
-  }
-  const shutdownMs = s.shutdownMs ?? DEFAULT_SHUTDOWN_MS;
-  if (typeof shutdownMs !== 'number' || !Number.isFinite(shutdownMs) || shutdownMs < 0) {
-    throw new RangeError(`${where}: shutdownMs must be a finite number >= 0; got ${String(shutdownMs)}`);
-  }
+  checks.run(() => {
+    if (hasBehavior === hasStart) throw new TypeError(`${where}: give exactly one of behavior or start`);
+    if (hasBehavior && !isBehavior(s.behavior))
+      throw new TypeError(notABehavior(where, 'behavior', s.behavior));
+    if (hasStart && typeof s.start !== 'function') throw new TypeError(`${where}: start must be a function`);
+  }, undefined);
+  const restart = checks.run(() => {
+    const value = s.restart ?? 'permanent';
+    if (typeof value !== 'string' || !RESTART_TYPES.includes(value)) {
+      throw new TypeError(
+        `${where}: restart must be 'permanent', 'transient' or 'temporary'; got ${String(value)}`,
+      );
+    }
+    return value as RestartType;
+  }, 'permanent');
+  const shutdownMs = checks.run(() => {
+    const value = s.shutdownMs ?? DEFAULT_SHUTDOWN_MS;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${where}: shutdownMs must be a finite number >= 0; got ${String(value)}`);
+    }
+    return value;
+  }, DEFAULT_SHUTDOWN_MS);
   const mailbox = s.mailbox as MailboxOptions | undefined;
   if (mailbox !== undefined) {
-    try {
-      if (mailbox.capacity !== undefined) validateCapacity(mailbox.capacity, 'mailbox.capacity');
-      if (mailbox.overflow !== undefined) validateOverflow(mailbox.overflow);
-    } catch (error) {
-      const E = error instanceof RangeError ? RangeError : TypeError;
-      throw new E(`${where}: ${(error as Error).message}`);
-    }
+    const within = (check: () => unknown) => () => {
+      try {
+        check();
+      } catch (error) {
+        const E = error instanceof RangeError ? RangeError : TypeError;
+        throw new E(`${where}: ${(error as Error).message}`);
+      }
+    };
+    if (mailbox.capacity !== undefined)
+      checks.run(
+        within(() => validateCapacity(mailbox.capacity, 'mailbox.capacity')),
+        undefined,
+      );
+    if (mailbox.overflow !== undefined)
+      checks.run(
+        within(() => validateOverflow(mailbox.overflow)),
+        undefined,
+      );
   }
+  checks.done();
   const behavior = hasBehavior
     ? () => s.behavior as Behavior<Message>
     : () => {
@@ -91,18 +115,26 @@ export function validateChildSpec(spec: unknown, index = 0): ResolvedChildSpec {
         if (!isBehavior(made)) throw new TypeError(notABehavior(where, 'what start() returned', made));
         return made;
       };
-  return { id, behavior, restart: restart as RestartType, shutdownMs, mailbox };
+  return { id, behavior, restart, shutdownMs, mailbox };
 }
 
 /** Validates every spec and that ids are unique. */
 export function validateChildSpecs(specs: unknown): ResolvedChildSpec[] {
   if (!Array.isArray(specs)) throw new TypeError('children must be an array of child specs');
-  const resolved = specs.map((spec, i) => validateChildSpec(spec, i));
+  const checks = new OptionChecks('children');
+  const resolved: ResolvedChildSpec[] = [];
   const seen = new Set<string>();
-  for (const spec of resolved) {
-    if (seen.has(spec.id)) throw new TypeError(`child "${spec.id}": duplicate id`);
-    seen.add(spec.id);
-  }
+  specs.forEach((spec, i) => {
+    const one = checks.run(() => validateChildSpec(spec, i), undefined);
+    if (one === undefined) return;
+    if (seen.has(one.id))
+      checks.run(() => {
+        throw new TypeError(`child "${one.id}": duplicate id`);
+      }, undefined);
+    seen.add(one.id);
+    resolved.push(one);
+  });
+  checks.done();
   return resolved;
 }
 

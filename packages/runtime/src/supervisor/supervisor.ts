@@ -38,6 +38,7 @@ import {
   UNHANDLED,
 } from '../actor/behavior.js';
 import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
+import { OptionChecks } from '../options.js';
 import { type Backoff, backoffDelay, validateBackoff } from './backoff.js';
 import {
   type ChildSpec,
@@ -118,10 +119,13 @@ export type SupervisorMessage =
 export function supervisor(options: SupervisorOptions): Behavior<SupervisorMessage> {
   if (options === null || typeof options !== 'object')
     throw new TypeError('supervisor: options must be an object');
-  const strategy = validateStrategy(options.strategy);
-  const intensity = validateIntensity(options.intensity);
-  const backoff = options.backoff === undefined ? undefined : validateBackoff(options.backoff);
-  const specs = validateChildSpecs(options.children);
+  const checks = new OptionChecks('supervisor');
+  const strategy = checks.run(() => validateStrategy(options.strategy), 'oneForOne');
+  const intensity = checks.run(() => validateIntensity(options.intensity), { maxRestarts: 0, withinMs: 1 });
+  const backoff =
+    options.backoff === undefined ? undefined : checks.run(() => validateBackoff(options.backoff), undefined);
+  const specs = checks.run(() => validateChildSpecs(options.children), []);
+  checks.done();
   return {
     start: (ctx, lifecycle) => new SupervisorInstance(ctx, lifecycle, strategy, intensity, backoff, specs),
   };

@@ -14,6 +14,7 @@ import { resolveTracing, type Tracing, type TracingOptions } from '../actor/trac
 import type { OverflowPolicy } from '../channel/overflow.js';
 import { type IdGenerator, nanoIds } from '../ids.js';
 import { defaultLogger, type Logger } from '../logger.js';
+import { OptionChecks } from '../options.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { guardIds, guardLogger, validateClock, validateIds, validateLogger } from './guards.js';
 
@@ -94,24 +95,34 @@ export class ActorSystem implements SystemView {
     ) {
       throw new TypeError('ActorSystem.start: options.name must be a non-empty string');
     }
-    const askTimeoutMs = options.askTimeoutMs ?? 5000;
-    if (!Number.isFinite(askTimeoutMs) || askTimeoutMs < 0) {
-      throw new RangeError(`askTimeoutMs must be a finite number >= 0; got ${String(askTimeoutMs)}`);
-    }
+    const checks = new OptionChecks('ActorSystem.start');
+    const askTimeoutMs = checks.run(() => {
+      const ms = options.askTimeoutMs ?? 5000;
+      if (!Number.isFinite(ms) || ms < 0) {
+        throw new RangeError(`askTimeoutMs must be a finite number >= 0; got ${String(ms)}`);
+      }
+      return ms;
+    }, 5000);
+    const clock =
+      options.clock === undefined ? systemClock : checks.run(() => validateClock(options.clock), systemClock);
+    const ids = options.ids === undefined ? nanoIds : checks.run(() => validateIds(options.ids), nanoIds);
+    const logger =
+      options.logger === undefined ? undefined : checks.run(() => validateLogger(options.logger), undefined);
+    const onEscalation = checks.run(() => {
+      const value = options.onEscalation ?? 'report';
+      if (value !== 'report' && value !== 'shutdown') {
+        throw new TypeError(`onEscalation must be 'report' or 'shutdown'; got ${String(value)}`);
+      }
+      return value;
+    }, 'report' as const);
+    checks.done();
     this.askTimeoutMs = askTimeoutMs;
     this.name = options.name;
-    this.clock = options.clock === undefined ? systemClock : validateClock(options.clock);
-    const ids = options.ids === undefined ? nanoIds : validateIds(options.ids);
-    this.log = guardLogger(
-      options.logger === undefined ? defaultLogger(options.name) : validateLogger(options.logger),
-    );
+    this.clock = clock;
+    this.log = guardLogger(logger ?? defaultLogger(options.name));
     this.events = new EventStream((err, event) =>
       this.log.error({ err, event: event.type }, 'event listener threw'),
     );
-    const onEscalation = options.onEscalation ?? 'report';
-    if (onEscalation !== 'report' && onEscalation !== 'shutdown') {
-      throw new TypeError(`onEscalation must be 'report' or 'shutdown'; got ${String(onEscalation)}`);
-    }
     const tracing = resolveTracing(options.tracing, options.name, (err) =>
       this.log.error({ err }, 'the tracer threw (the message is handled all the same)'),
     );
