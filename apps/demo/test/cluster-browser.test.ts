@@ -205,6 +205,10 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the cluster page over a stand-i
     delivered: 2,
     deadLettered: 3,
     lost: 4,
+    acknowledged: 1,
+    resent: 0,
+    expired: 0,
+    duplicates: 0,
   });
   const state = (node: string, roles: Role[], ledger = 0): NodeState => ({
     node,
@@ -231,6 +235,7 @@ describe.skipIf(SKIP || chromium_?.ok !== true)('the cluster page over a stand-i
       connected: true,
       peers: [peer('node-2', 'left'), peer('node-3', 'up')],
       invalidFrames: 0,
+      staleFrames: 0,
     },
     tree: actor('/user', [actor(`/user/${HOSTILE}`)]),
     workers: [`/user/${HOSTILE}`],

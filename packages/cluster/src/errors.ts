@@ -17,10 +17,11 @@ export class NodeUnreachableError extends Error {
 
 /**
  * A message the cluster's codec cannot put on the wire: a function, a cycle, a class instance
- * the codec refuses, or more bytes than `maxMessageBytes`. Thrown by `trySend`, rejected by
- * `send` and `ask`; a `tell` turns it into an `invalid` dead letter on the sending node.
+ * the codec refuses, or more bytes than `maxMessageBytes`. Misuse, like a value that is not a
+ * message at all, and a `TypeError` like it: thrown by `trySend`, rejected by `send` and `ask`;
+ * a `tell` turns it into an `invalid` dead letter on the sending node.
  */
-export class MessageEncodeError extends Error {
+export class MessageEncodeError extends TypeError {
   override readonly name = 'MessageEncodeError';
   readonly code = 'MESSAGE_ENCODE';
   constructor(
@@ -53,5 +54,38 @@ export class DurablePublishError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`durable topic ${topic}: the event was not stored: ${message}`, options);
+  }
+}
+
+/**
+ * `node.resolve(…)`: nothing lives at that path on that node now (or not the incarnation the
+ * address names). The node answered; this is never a timeout.
+ */
+export class ActorNotFoundError extends Error {
+  override readonly name = 'ActorNotFoundError';
+  readonly code = 'ACTOR_NOT_FOUND';
+  constructor(
+    /** The address that was resolved, `troupe://cluster@node/path`. */
+    readonly address: string,
+  ) {
+    super(`no actor at ${address}`);
+  }
+}
+
+/** `node.waitFor(key, { timeoutMs })`: not enough refs were registered under `key` in time. */
+export class LookupTimeoutError extends Error {
+  override readonly name = 'LookupTimeoutError';
+  readonly code = 'LOOKUP_TIMEOUT';
+  constructor(
+    /** The service key's id. */
+    readonly key: string,
+    readonly timeoutMs: number,
+    /** How many refs were wanted, and how many were there when the time ran out. */
+    readonly wanted: number,
+    readonly found: number,
+  ) {
+    super(
+      `no ${wanted === 1 ? 'actor' : `${wanted} actors`} registered under ${key} within ${timeoutMs} ms (found ${found})`,
+    );
   }
 }

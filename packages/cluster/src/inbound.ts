@@ -1,12 +1,5 @@
-import {
-  type ActorRef,
-  type Message,
-  mpsc,
-  type Receiver,
-  type Sender,
-  withTraceContext,
-} from '@troupe/runtime';
-import { AckResult, type Entry, type Frame, SEND, TELL } from './frame.js';
+import { type ActorRef, type Message, withTraceContext } from '@troupe/runtime';
+import { AckResult, ASK, type Entry, type Frame, isMessageEntry, SEND, TELL } from './frame.js';
 import type { PeerCounters } from './stats.js';
 import { parseTraceparent } from './traceparent.js';
 
@@ -21,32 +14,50 @@ export interface InboundHost {
     message: unknown,
     recipient: string,
   ): void;
+  /** Answers a send (its mailbox accepted it, or why not). */
   ack(peer: string, peerIncarnation: string, n: number, result: AckResult): void;
-  /** A control entry (ack, watch, unwatch, terminated). */
+  /** A tell found no such actor here: tell the sender it is gone, so its ref fails at once from now on. */
+  tellStopped(peer: string, peerIncarnation: string, path: string, id: string): void;
+  /** Answers an ask that failed here (no such actor, did not decode, dropped). */
+  askFailed(peer: string, peerIncarnation: string, n: number, result: AckResult): void;
+  /** A control entry (ack, watch, unwatch, terminated, ask failed). */
   control(peer: string, peerIncarnation: string, entry: Entry): void;
-  lost(peer: string, count: number): void;
-  /** A frame whose messages were all numbered before what this link expects: replayed or forged. */
-  duplicate(peer: string, seq: number): void;
+  /** Something arrived or settled: send the peer an ack soon; `gap`: ask it to resend now. */
+  ackSoon(peer: string, peerIncarnation: string, gap: boolean): void;
+}
+
+/** A target whose mailbox is full: the entry that waits for room and what queued behind it. */
+interface Blocked {
+  /** Sequence number of the entry waiting for room (the lowest unsettled one for this target). */
+  seq: number;
+  readonly queue: { readonly seq: number; readonly entry: Entry }[];
 }
 
 /**
- * The inbound half of a link: frames from one incarnation of a peer, processed in order.
- * Checks sequence numbers (a gap is reported as lost) and delivers in order. A message (tell or
- * send) whose target mailbox is full under `block` waits for room — holding back what came
- * after it from the same peer, so per-pair order holds — and a send is acked once accepted.
- * What waits is bounded by `maxBacklog` message entries; beyond that a message is refused (a
- * `mailboxFull` dead letter here, or a `Dropped` ack for a send).
+ * The inbound half of a link: frames from one incarnation of a peer, in order.
+ *
+ * - **Exactly once per entry.** Entries are numbered by the sender; one already seen (a resend)
+ *   is dropped, counted in `duplicates`; a frame after a gap is dropped and the sender asked to
+ *   resend, so entries are taken in order. Entries the sender gave up on (it says so with its
+ *   window base) are skipped: the sender counted them lost.
+ * - **Delivery, as a local ref would.** A tell to a full mailbox (under `block`) is that
+ *   mailbox's `mailboxFull` dead letter here, as a local `tell` is; a `send` to a full mailbox
+ *   waits for room and is acked once accepted; an ask's request waits for room within its
+ *   timeout (then it is withdrawn, as locally), and an ask whose target is gone, refused it or
+ *   cannot read it is answered at once with the reason.
+ * - **Per-target order.** What arrives for a target while a send or ask to it waits for room
+ *   queues behind it (bounded by `maxBacklog` messages in all; past that a tell is a
+ *   `mailboxFull` dead letter, a send or ask is answered `Dropped`); other targets go on.
+ * - **Acks.** `settled()` is the first entry not yet settled (delivered, dead-lettered or
+ *   answered): the sender may forget everything below it. `received()` is the next entry
+ *   expected.
  *
  * @internal
  */
 export class Inbound {
   private expected = 0;
-  /** What waits behind a send (or tell) blocked on a full mailbox: the runtime's bounded FIFO. */
-  private readonly backlog: [Sender<Entry>, Receiver<Entry>];
-  private heldMessages = 0;
-  private waiting = false;
-  /** The highest sequence number the peer said it published (from its heartbeats). */
-  private claimed = 0;
+  private readonly blocked = new Map<string, Blocked>();
+  private held = 0;
 
   constructor(
     private readonly host: InboundHost,
@@ -54,76 +65,104 @@ export class Inbound {
     readonly incarnation: string,
     private readonly counters: PeerCounters,
     private readonly maxBacklog: number,
-  ) {
-    // Messages are bounded by `maxBacklog` (heldMessages); control entries ride along in order.
-    this.backlog = mpsc<Entry>(2 * maxBacklog, { overflow: 'block' });
+  ) {}
+
+  /** The next entry expected from the peer: every entry below it has arrived. */
+  received(): number {
+    return this.expected;
+  }
+
+  /** Every entry below this is settled here. */
+  settled(): number {
+    let low = this.expected;
+    for (const b of this.blocked.values()) if (b.seq < low) low = b.seq;
+    return low;
   }
 
   receive(frame: Frame): void {
+    if (frame.base > this.expected) this.expected = frame.base; // given up by the sender
+    const n = frame.entries.length;
     if (frame.seq > this.expected) {
-      this.report(frame.seq - this.expected);
-      this.expected = frame.seq;
+      // A gap: something before this frame was lost. Take nothing out of order; ask for it.
+      this.host.ackSoon(this.peer, this.incarnation, true);
+      return;
     }
-    let messages = 0;
-    for (const e of frame.entries) if (e[0] === TELL || e[0] === SEND) messages++;
-    if (frame.seq < this.expected) {
-      // Entries numbered before what we expect were already counted (received or lost).
-      const skip = this.expected - frame.seq;
-      if (skip >= messages) {
-        this.host.duplicate(this.peer, frame.seq);
-        return;
-      }
+    const skip = this.expected - frame.seq;
+    for (let k = 0; k < Math.min(skip, n); k++)
+      if (isMessageEntry((frame.entries[k] as Entry)[0])) this.counters.duplicates++;
+    if (skip >= n) {
+      // Everything in it was here already (a resend, or an ack-only frame): say so again.
+      if (n > 0) this.host.ackSoon(this.peer, this.incarnation, false);
+      return;
     }
-    this.expected = frame.seq + messages;
-    for (const e of frame.entries) {
-      if (this.waiting || this.backlog[0].length > 0) this.hold(e);
-      else this.process(e);
+    for (let k = skip; k < n; k++) {
+      const seq = this.expected++;
+      this.take(frame.entries[k] as Entry, seq);
     }
+    this.host.ackSoon(this.peer, this.incarnation, false);
   }
 
-  /**
-   * A heartbeat said the peer has published up to `seq` on this link. A claim not met by the
-   * next heartbeat is a trailing loss (nothing came after it to show the gap).
-   */
-  claim(seq: number): void {
-    if (this.claimed > this.expected) {
-      this.report(this.claimed - this.expected);
-      this.expected = this.claimed;
-    }
-    this.claimed = seq;
-  }
-
-  private report(count: number): void {
-    this.counters.lost += count;
-    this.host.lost(this.peer, count);
-  }
-
-  private hold(e: Entry): void {
-    const message = e[0] === TELL || e[0] === SEND;
-    if (!message || this.heldMessages < this.maxBacklog) {
-      if (this.backlog[0].trySend(e).ok) {
-        if (message) this.heldMessages++;
-        return;
-      }
-      if (!message) {
-        // Twice the backlog in control entries alone (never seen): it cannot wait, so it goes now.
-        this.host.control(this.peer, this.incarnation, e);
-        return;
-      }
-    }
-    this.counters.received++;
-    this.counters.deadLettered++;
-    if (e[0] === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Dropped);
-    else if (e[0] === TELL) this.host.deadLetter('mailboxFull', this.safeDecode(e[3]), e[1]);
-  }
-
-  private process(e: Entry): void {
-    if (e[0] !== TELL && e[0] !== SEND) {
+  private take(e: Entry, seq: number): void {
+    if (!isMessageEntry(e[0])) {
       this.host.control(this.peer, this.incarnation, e);
       return;
     }
     this.counters.received++;
+    const key = `${e[1] as string}#${e[2] as string}`;
+    const blocked = this.blocked.get(key);
+    if (blocked === undefined) {
+      const waiting = this.deliver(e);
+      if (waiting !== null) this.wait(key, { seq, queue: [] }, waiting);
+      return;
+    }
+    if (this.held >= this.maxBacklog) {
+      this.refuse(e);
+      return;
+    }
+    blocked.queue.push({ seq, entry: e });
+    this.held++;
+  }
+
+  /** Waits for `waiting` (a send or ask waiting for room), then delivers what queued behind it. */
+  private wait(key: string, blocked: Blocked, waiting: Promise<void>): void {
+    this.blocked.set(key, blocked);
+    void waiting.then(() => {
+      for (;;) {
+        const next = blocked.queue.shift();
+        if (next === undefined) break;
+        this.held--;
+        const more = this.deliver(next.entry);
+        if (more !== null) {
+          blocked.seq = next.seq;
+          this.wait(key, blocked, more);
+          return;
+        }
+      }
+      this.blocked.delete(key);
+      this.host.ackSoon(this.peer, this.incarnation, false);
+    });
+  }
+
+  /** Refuses a message that cannot wait: the backlog behind a full mailbox is full too. */
+  private refuse(e: Entry): void {
+    this.counters.deadLettered++;
+    if (e[0] === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Dropped);
+    else if (e[0] === ASK) this.host.askFailed(this.peer, this.incarnation, e[4], AckResult.Dropped);
+    else if (e[0] === TELL) this.host.deadLetter('mailboxFull', this.safeDecode(e[3]), e[1]);
+  }
+
+  /**
+   * Delivers one message entry as a local ref would; returns a promise when it waits for room
+   * (a send, or an ask within its timeout), else null (settled: delivered, dead-lettered, or
+   * answered). Never rejects.
+   */
+  private deliver(e: Entry): Promise<void> | null {
+    if (e[0] !== TELL && e[0] !== SEND && e[0] !== ASK) return null;
     const [kind, path, id, payload] = e;
+    const answer = (result: AckResult) => {
+      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], result);
+      else if (kind === ASK) this.host.askFailed(this.peer, this.incarnation, e[4], result);
+    };
     const target = this.host.resolveLocal(path, id);
     let message: unknown;
     try {
@@ -131,69 +170,90 @@ export class Inbound {
     } catch (error) {
       this.counters.deadLettered++;
       this.host.deadLetter('invalid', { error: String(error), bytes: payload.length }, path);
-      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Invalid);
-      return;
+      answer(AckResult.Invalid);
+      return null;
     }
     if (typeof target === 'string') {
       this.counters.deadLettered++;
-      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Stopped);
-      else this.host.deadLetter(target, message, path);
-      return;
+      if (kind !== TELL) answer(AckResult.Stopped);
+      else {
+        this.host.deadLetter(target, message, path);
+        if (target === 'stopped') this.host.tellStopped(this.peer, this.incarnation, path, id);
+      }
+      return null;
     }
     // A message sent with a trace context enters the mailbox with the remote span as parent.
-    const tp = kind === TELL ? e[4] : e[5];
+    const tp = kind === TELL ? e[4] : kind === SEND ? e[5] : e[6];
     const parent = tp === undefined ? undefined : parseTraceparent(tp);
+    const within = <T>(fn: () => T): T => (parent === undefined ? fn() : withTraceContext(parent, fn));
     let r: ReturnType<ActorRef<Message>['trySend']>;
     try {
-      r =
-        parent === undefined
-          ? target.trySend(message as Message)
-          : withTraceContext(parent, () => target.trySend(message as Message));
+      r = within(() => target.trySend(message as Message));
     } catch {
       this.counters.deadLettered++;
       this.host.deadLetter('invalid', message, path);
-      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Invalid);
-      return;
+      answer(AckResult.Invalid);
+      return null;
     }
     if (r.ok) {
       this.counters.delivered++;
-      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], AckResult.Accepted);
-      return;
+      if (kind === SEND) answer(AckResult.Accepted);
+      return null;
     }
-    if (r.reason !== 'full') {
-      // Closed, or dropped by the mailbox's dropping policy: the runtime's own dead letter.
+    if (r.reason === 'dropped') {
+      // The mailbox's dropping policy refused it (and dead-lettered it itself).
       this.counters.deadLettered++;
-      if (kind === TELL) {
-        if (r.reason === 'closed') target.tell(message as Message);
-      } else {
-        this.host.ack(
-          this.peer,
-          this.incarnation,
-          e[4],
-          r.reason === 'closed' ? AckResult.Stopped : AckResult.Accepted,
-        );
-      }
-      return;
+      if (kind === SEND)
+        answer(AckResult.Accepted); // as a local send under a dropping policy
+      else if (kind === ASK) answer(AckResult.Dropped);
+      return null;
     }
-    // A full mailbox (under block): wait for room, holding back what follows from this peer, so
-    // a burst from the wire waits in this bounded backlog instead of becoming dead letters.
-    this.waiting = true;
-    const ackId = kind === SEND ? e[4] : -1;
-    const sent =
-      parent === undefined
-        ? target.send(message as Message)
-        : withTraceContext(parent, () => target.send(message as Message));
-    sent.then(
+    if (r.reason === 'closed' || kind === TELL) {
+      // Stopped meanwhile, or a tell to a full mailbox: the local ref's own dead letter
+      // (`stopped`, or `mailboxFull`, counted by that actor), exactly as a local tell.
+      this.counters.deadLettered++;
+      if (kind === TELL) within(() => target.tell(message as Message));
+      else answer(AckResult.Stopped);
+      return null;
+    }
+    return this.waitForRoom(kind, target, message as Message, e, within);
+  }
+
+  private waitForRoom(
+    kind: typeof SEND | typeof ASK,
+    target: ActorRef<Message>,
+    message: Message,
+    e: Entry,
+    within: <T>(fn: () => T) => T,
+  ): Promise<void> {
+    const n = e[4] as number;
+    // An ask's request waits only within its timeout, as a local ask's does: then it is withdrawn.
+    let withdraw: AbortController | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (kind === ASK) {
+      withdraw = new AbortController();
+      const controller = withdraw;
+      timer = setTimeout(() => controller.abort(), e[5] as number);
+      timer.unref();
+    }
+    const sent = within(() =>
+      withdraw === undefined ? target.send(message) : target.send(message, { signal: withdraw.signal }),
+    );
+    return sent.then(
       () => {
+        clearTimeout(timer);
         this.counters.delivered++;
-        if (ackId >= 0) this.host.ack(this.peer, this.incarnation, ackId, AckResult.Accepted);
-        this.resume();
+        if (kind === SEND) this.host.ack(this.peer, this.incarnation, n, AckResult.Accepted);
       },
       () => {
+        clearTimeout(timer);
+        if (withdraw?.signal.aborted) {
+          this.counters.expired++; // the asker timed out: withdrawn, never delivered
+          return;
+        }
         this.counters.deadLettered++;
-        if (ackId >= 0) this.host.ack(this.peer, this.incarnation, ackId, AckResult.Stopped);
-        else target.tell(message as Message); // stopped meanwhile: its stopped dead letter
-        this.resume();
+        if (kind === SEND) this.host.ack(this.peer, this.incarnation, n, AckResult.Stopped);
+        else this.host.askFailed(this.peer, this.incarnation, n, AckResult.Stopped);
       },
     );
   }
@@ -203,16 +263,6 @@ export class Inbound {
       return this.host.decode(payload);
     } catch {
       return { bytes: payload.length };
-    }
-  }
-
-  private resume(): void {
-    this.waiting = false;
-    while (!this.waiting) {
-      const next = this.backlog[1].tryRecv();
-      if (!next.ok) return;
-      if (next.value[0] === TELL || next.value[0] === SEND) this.heldMessages--;
-      this.process(next.value);
     }
   }
 }

@@ -21,10 +21,18 @@ export {
   type DurableTopicOptions,
   durableTopic,
 } from './durable-topic.js';
-export { ClusterJoinError, DurablePublishError, MessageEncodeError, NodeUnreachableError } from './errors.js';
+export {
+  ActorNotFoundError,
+  ClusterJoinError,
+  DurablePublishError,
+  LookupTimeoutError,
+  MessageEncodeError,
+  NodeUnreachableError,
+} from './errors.js';
 export { RemoteActorError } from './exit-reasons.js';
 export { type GroupRouterOptions, type GroupRouting, groupRouter } from './group-router.js';
-export { ClusterNode, joinCluster } from './node.js';
+export { joinCluster } from './join.js';
+export { type ActorLocation, ClusterNode } from './node.js';
 export type { ClusterAuth, ClusterTls, FailureDetectorOptions, JoinOptions, LinkOptions } from './options.js';
 export { type ServiceKey, serviceKey } from './service-key.js';
 export type { ClusterStats, PeerCounters, PeerStats } from './stats.js';

@@ -1,92 +1,47 @@
-import {
-  type ConnectionOptions,
-  credsAuthenticator,
-  type NatsConnection,
-  nkeyAuthenticator,
-} from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import {
   type ActorRef,
-  type ActorStopped,
   type ActorSystem,
-  type AskOptions,
-  type DeadLetterReason,
-  type ExitReason,
-  type ForeignWatcher,
+  AskTimeoutError,
   formatAddress,
   type Message,
-  MessageDroppedError,
-  type TrySendResult,
-  type WaitOptions,
+  OptionChecks,
+  parseAddress,
 } from '@troupe/runtime';
 import type { Codec, RefCodec } from './codec.js';
-import { ClusterJoinError, MessageEncodeError, NodeUnreachableError } from './errors.js';
-import { decodeReason, encodeReason } from './exit-reasons.js';
-import { ACK, decodeFrame, type Entry, type OutEntry, TELL, TERMINATED, UNWATCH, WATCH } from './frame.js';
-import { Inbound, type InboundHost } from './inbound.js';
-import { Link, type LinkHost } from './link.js';
-import { decodeHeartbeat, encodeHeartbeat, type Heartbeat, type HeartbeatKind } from './membership.js';
-import { type JoinOptions, type ResolvedJoinOptions, validateJoinOptions } from './options.js';
+import { Dispatch } from './dispatch.js';
+import { ActorNotFoundError, ClusterJoinError, LookupTimeoutError, NodeUnreachableError } from './errors.js';
+import { JoinView } from './join-view.js';
+import { Link } from './link.js';
+import { decodeHeartbeat, type Heartbeat } from './membership.js';
+import type { ResolvedJoinOptions } from './options.js';
+import { type Peer, Peers } from './peers.js';
 import { RefTable } from './refs.js';
 import { Registry } from './registry.js';
-import type { RemoteRef, RemoteTransport } from './remote-ref.js';
+import type { RemoteTransport } from './remote-ref.js';
 import { Replies } from './replies.js';
+import { type RpcRequest, requestRpc, rpcSubject, serveRpc } from './rpc.js';
 import type { ServiceKey } from './service-key.js';
 import { type ClusterStats, newCounters, type PeerCounters, type PeerStats } from './stats.js';
-import { outgoingTraceparent } from './traceparent.js';
-
-interface Peer {
-  readonly name: string;
-  readonly incarnation: string;
-  status: 'up' | 'down' | 'left';
-  lastSeen: number;
-  readonly link: Link;
-}
-
-interface Watched {
-  readonly ref: RemoteRef<Message>;
-  readonly watchers: Set<ForeignWatcher>;
-}
+import { remoteTransport } from './transport.js';
+import { Watches } from './watches.js';
 
 const ANTI_ENTROPY_BEATS = 10;
 
-/**
- * Joins `system` to a cluster over NATS and resolves with this node once connected and
- * subscribed. Options are validated first (a `TypeError`/`RangeError` naming the field,
- * before anything connects); a refused connection (wrong credentials, no server, TLS) rejects
- * with `ClusterJoinError`. `system.shutdown()` leaves the cluster gracefully at its end.
- *
- * Delivery between nodes is at most once and ordered per sender–receiver pair, as in Erlang and
- * Akka; nothing vanishes uncounted (see `RemoteRef` for each operation's contract, and
- * `ClusterNode.stats()` for the per-peer counters that reconcile exactly).
- */
-export async function joinCluster(system: ActorSystem, options: JoinOptions): Promise<ClusterNode> {
-  const incarnation = randomId();
-  const resolved = validateJoinOptions(options, system.name, incarnation.slice(0, 6));
-  let nc: NatsConnection;
-  try {
-    nc = await connect(connectionOptions(resolved));
-  } catch (error) {
-    throw new ClusterJoinError(
-      `cannot join cluster ${resolved.cluster} as ${resolved.node}: NATS at ${resolved.servers.join(', ')} refused: ${(error as Error)?.message ?? String(error)}`,
-      { cause: error },
-    );
-  }
-  const node = new ClusterNode(system, nc, resolved, incarnation);
-  try {
-    await node.start();
-  } catch (error) {
-    await nc.close().catch(() => {});
-    throw new ClusterJoinError(`cannot join cluster ${resolved.cluster}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  return node;
-}
+/** Where to find an actor by path: an address `troupe://cluster@node/path[#id]`, or its parts. */
+export type ActorLocation = string | { readonly node: string; readonly path: string };
 
 /**
- * This process's node in a cluster. Refs of actors on other nodes arrive inside messages (or
- * from the registry, or `refFor`) and work like local ones; see `joinCluster`.
+ * This process's node in a cluster (made by `joinCluster`). Refs of actors on other nodes
+ * arrive inside messages, from the registry, by path (`resolve`) or from an address (`refFor`),
+ * and work like local ones.
+ *
+ * The node is built from a few parts, each in its own file: {@link Peers} (membership and
+ * failure detection), {@link Link} (one outbound link per peer, with its retransmit window),
+ * {@link Dispatch} (frames in, and their control entries), `transport.ts` (what remote refs
+ * do), {@link Watches} (death watch across nodes), {@link Replies} (asks' reply refs),
+ * {@link Registry} and `rpc.ts` (request-reply questions to one node). This class wires them to
+ * NATS and to the actor system.
  */
 export class ClusterNode {
   /** This node's name. */
@@ -101,27 +56,24 @@ export class ClusterNode {
   private beats = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private invalidFrames = 0;
-  private readonly peers = new Map<string, Peer>();
+  private joining: JoinView | null = null;
   private readonly counters = new Map<string, PeerCounters>();
-  private readonly inbounds = new Map<string, Inbound>();
-  private readonly watching = new Map<string, Watched>();
-  /** `path#id` of a local actor → the peers watching it. */
-  private readonly watchedBy = new Map<string, Set<string>>();
+  private readonly peers: Peers;
+  private readonly dispatch: Dispatch;
+  private readonly watches: Watches;
   private readonly table: RefTable;
   private readonly replies: Replies;
   private readonly registry: Registry;
   private readonly refs: RefCodec;
   private readonly codec: Codec;
+  private readonly transport: RemoteTransport;
   private readonly subjects: { node: (name: string) => string; hb: string; reg: string };
   private readonly maxPayload: number;
-  private readonly maxMessageBytes: number;
+  private readonly subscriptions: Subscription[] = [];
   private unsubscribeEvents: (() => void) | undefined;
   private removeShutdownHook: (() => void) | undefined;
-  private readonly transport: RemoteTransport;
-  private readonly linkHost: LinkHost;
-  private readonly inboundHost: InboundHost;
 
-  /** @internal Use {@link joinCluster}. */
+  /** @internal Use `joinCluster`. */
   constructor(
     /** The actor system this node belongs to. */
     readonly system: ActorSystem,
@@ -136,73 +88,140 @@ export class ClusterNode {
     const prefix = `troupe.${options.cluster}`;
     this.subjects = { node: (name) => `${prefix}.node.${name}`, hb: `${prefix}.hb`, reg: `${prefix}.reg` };
     this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
-    this.maxMessageBytes = Math.min(options.maxMessageBytes, this.maxPayload - 4096);
+    const maxMessageBytes = Math.min(options.maxMessageBytes, this.maxPayload - 4096);
     this.replies = new Replies(system);
     this.table = new RefTable(system, options.cluster, options.node, this.replies, () => this.transport);
     this.refs = this.table;
+    const self = this;
+    this.peers = new Peers(
+      {
+        name: this.name,
+        incarnation,
+        get connected() {
+          return self.connectedNow;
+        },
+        get leaving() {
+          return self.leaving !== null;
+        },
+        now: () => Date.now(),
+        newLink: (node, inc) => this.newLink(node, inc),
+        publishHeartbeat: (body) => this.publishRaw(this.subjects.hb, body),
+        ackFor: (node, inc) => this.dispatch.ackFor(node, inc),
+        up: (peer) => this.peerUp(peer),
+        gone: (peer, how, silentMs, publish) => this.peerGone(peer, how, silentMs, publish),
+        replaced: (node, inc) => this.dispatch.forget(node, inc),
+      },
+      options.downAfterMs,
+    );
     this.registry = new Registry(system, this.name, incarnation, {
+      cluster: this.cluster,
       publish: (body) => this.publishRaw(this.subjects.reg, body),
       decodeRef: (address) => this.table.decodeRef(address),
       addressOf: (ref) => this.table.encodeRef(ref) as string,
-      isUp: (node, incarnation) => this.peerUp(node, incarnation),
-      isKnown: (node) => this.peers.has(node),
+      isUp: (node, inc) => this.peers.isUp(node, inc),
+      isKnown: (node, inc) => this.peers.get(node)?.incarnation === inc,
+      updated: (node, inc) => this.joining?.registry(node, inc),
+      now: () => Date.now(),
     });
-    this.transport = this.makeTransport();
-    const self = this;
-    this.linkHost = {
-      node: this.name,
-      incarnation: this.incarnation,
-      get connected() {
-        return self.connectedNow;
+    this.watches = new Watches({
+      cluster: this.cluster,
+      control: (node, entry, inc) => {
+        const peer = inc === undefined ? this.peers.upPeer(node) : this.peers.current(node, inc);
+        if (peer === undefined) return false;
+        peer.link.control(entry);
+        return true;
       },
-      maxPayload: this.maxPayload,
-      publish: (subject, frame) => this.nc.publish(subject, frame),
-      undeliverable: (reason, entry, address) => {
-        if (entry[0] !== TELL) return;
-        this.system.deadLetter(reason, this.tryDecode(entry[3]), address);
-      },
-    };
-    this.inboundHost = {
+      isLocal: (path, id) => typeof this.table.resolveLocal(path, id) !== 'string',
+      gone: (address, reason) => this.table.markGone(address, reason),
+      invalid: (data, error) => this.invalid(this.subjects.node(this.name), data, error),
+    });
+    this.dispatch = new Dispatch({
+      name: this.name,
+      incarnation,
+      system,
+      linkCapacity: options.linkCapacity,
+      peers: this.peers,
+      watches: this.watches,
+      countersOf: (node) => this.countersOf(node),
       resolveLocal: (path, id) => this.table.resolveLocal(path, id),
       decode: (payload) => this.codec.decode(payload, this.refs),
-      deadLetter: (reason, message, recipient) =>
-        this.system.deadLetter(reason, message, this.localAddress(recipient)),
-      ack: (peer, peerIncarnation, n, result) => this.sendControl(peer, peerIncarnation, [ACK, n, result]),
-      control: (peer, peerIncarnation, entry) => this.onControl(peer, peerIncarnation, entry),
-      lost: (peer, count) => this.system.publish({ type: 'MessagesLost', node: peer, count }),
-      duplicate: (peer, seq) => {
-        this.invalidFrames++;
-        this.system.deadLetter('invalid', { duplicateFrom: peer, seq }, this.subjects.node(this.name));
+      localAddress: (path) => this.localAddress(path),
+      askFailed: (node, n, result) => {
+        const gone = this.replies.failed(node, n, result);
+        if (gone !== undefined) this.table.markGone(gone, { type: 'shutdown' });
       },
-    };
+      invalid: (data, error) => this.invalid(this.subjects.node(this.name), data, error),
+    });
+    this.transport = remoteTransport({
+      system,
+      codec: this.codec,
+      refs: this.refs,
+      peers: this.peers,
+      replies: this.replies,
+      watches: this.watches,
+      linkOverflow: options.linkOverflow,
+      maxMessageBytes,
+      countersOf: (node) => this.countersOf(node),
+    });
   }
 
-  /** @internal Subscribes, announces itself and starts the failure detector. */
+  /**
+   * @internal Subscribes, announces itself, starts the failure detector, and resolves with the
+   * first view of the cluster (see `joinCluster`).
+   */
   async start(): Promise<void> {
-    this.nc.subscribe(this.subjects.node(this.name), {
-      callback: (err, msg) => {
-        if (err === null) this.onFrame(msg.data);
-      },
-    });
-    this.nc.subscribe(this.subjects.hb, {
-      callback: (err, msg) => {
-        if (err === null) this.onHeartbeat(msg.data);
-      },
-    });
-    this.nc.subscribe(this.subjects.reg, {
-      callback: (err, msg) => {
-        if (err === null) this.onRegistry(msg.data);
-      },
-    });
+    const subscribe = (subject: string, on: (data: Uint8Array) => void) => {
+      this.subscriptions.push(
+        this.nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (err === null) on(msg.data);
+          },
+        }),
+      );
+    };
+    subscribe(this.subjects.node(this.name), (data) => this.dispatch.onFrame(data));
+    subscribe(this.subjects.hb, (data) => this.onHeartbeat(data));
+    subscribe(this.subjects.reg, (data) => this.onRegistry(data));
+    this.subscriptions.push(
+      serveRpc(
+        this.nc,
+        rpcSubject(this.cluster, this.name),
+        (request) => this.answer(request),
+        (data, error) => this.invalid(rpcSubject(this.cluster, this.name), data, error),
+      ),
+    );
     await this.nc.flush(); // subscriptions are in place before anyone hears of us
+    this.joining = new JoinView(this.name, this.options.heartbeatMs, this.options.downAfterMs, (node, inc) =>
+      this.peers.isUp(node, inc),
+    );
     this.unsubscribeEvents = this.system.events.subscribe((event) => {
-      if (event.type === 'ActorStopped') this.onLocalStopped(event);
+      if (event.type === 'ActorStopped') {
+        this.table.stopped(event.path, event.id);
+        this.registry.stopped(event.path, event.id);
+        this.watches.localStopped(event);
+      }
     });
     this.removeShutdownHook = this.system.addShutdownHook(() => this.leave());
     void this.watchStatus();
     this.timer = setInterval(() => this.tick(), this.options.heartbeatMs);
     this.timer.unref();
-    this.heartbeat('join');
+    this.peers.heartbeat('join');
+    try {
+      await this.joining.ready;
+    } finally {
+      this.joining = null;
+    }
+  }
+
+  /** @internal Undoes `start` after a failed join (the connection is closed by the caller). */
+  abandon(): void {
+    this.joining?.clear();
+    clearInterval(this.timer);
+    this.unsubscribeEvents?.();
+    this.removeShutdownHook?.();
+    this.registry.close();
+    this.leaving ??= Promise.resolve();
+    this.connectedNow = false;
   }
 
   /** Whether the connection to NATS is up now (messages to peers wait in their links while it is not). */
@@ -212,10 +231,7 @@ export class ClusterNode {
 
   /** The nodes this node sees up, sorted (itself not included). */
   members(): string[] {
-    return [...this.peers.values()]
-      .filter((p) => p.status === 'up')
-      .map((p) => p.name)
-      .sort();
+    return this.peers.members();
   }
 
   /** The cluster-wide address of a ref (local or remote), e.g. `troupe://shop@a/user/orders#…`. */
@@ -225,9 +241,54 @@ export class ClusterNode {
     return address;
   }
 
-  /** The ref behind a cluster-wide address. Throws `TypeError` on a malformed or foreign-cluster address. */
+  /**
+   * The ref behind a cluster-wide address `troupe://cluster@node/path#id` (an exact incarnation
+   * of an actor, as `addressOf` gives). Throws `TypeError` on a malformed or foreign-cluster
+   * address. To find whatever lives at a path now, use {@link resolve}.
+   */
   refFor<M extends Message>(address: string): ActorRef<M> {
     return this.table.decodeRef(address) as unknown as ActorRef<M>;
+  }
+
+  /**
+   * The actor that lives at a path on a node **now** (Erlang's `{Name, Node}`, Akka's
+   * `ActorSelection`): for a well-known actor of a node that restarted, or for tools. `where`
+   * is `troupe://cluster@node/path` (an `#id` too: then only that incarnation), or
+   * `{ node, path }`. Resolves with an incarnation-exact ref (as `refFor` gives).
+   *
+   * - Nothing there: rejects with `ActorNotFoundError` (the node answered; not a timeout).
+   * - The node is down, left or unknown: rejects at once with `NodeUnreachableError`.
+   * - The node does not answer within `timeoutMs` (default: the system's `askTimeoutMs`):
+   *   rejects with `AskTimeoutError`.
+   * - A malformed address, an address of another cluster or a bad option: `TypeError`/`RangeError`.
+   */
+  async resolve<M extends Message>(
+    where: ActorLocation,
+    options: { readonly timeoutMs?: number } = {},
+  ): Promise<ActorRef<M>> {
+    const target = this.location(where);
+    const timeoutMs = options.timeoutMs ?? this.system.askTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new RangeError(`resolve: timeoutMs must be a finite number > 0; got ${String(timeoutMs)}`);
+    const address = formatAddress({ system: this.cluster, node: target.node, path: target.path });
+    if (target.node === this.name) {
+      const ref = this.system.lookup(target.path);
+      if (ref === undefined || (target.id !== undefined && ref.id !== target.id))
+        throw new ActorNotFoundError(address);
+      return ref as unknown as ActorRef<M>;
+    }
+    if (this.peers.upPeer(target.node) === undefined) throw new NodeUnreachableError(target.node, address);
+    const request: RpcRequest =
+      target.id === undefined
+        ? { op: 'resolve', path: target.path }
+        : { op: 'resolve', path: target.path, id: target.id };
+    const answer = await requestRpc(this.nc, rpcSubject(this.cluster, target.node), request, timeoutMs);
+    if (answer === 'noResponders') throw new NodeUnreachableError(target.node, address);
+    if (answer === 'timeout') throw new AskTimeoutError(address, timeoutMs);
+    if (typeof answer.id !== 'string') throw new ActorNotFoundError(address);
+    return this.refFor<M>(
+      formatAddress({ system: this.cluster, node: target.node, path: target.path, id: answer.id }),
+    );
   }
 
   /**
@@ -246,9 +307,60 @@ export class ClusterNode {
     this.registry.unregister(key.id, ref as unknown as ActorRef<Message>);
   }
 
-  /** The refs registered under `key` on every node this node sees up, as known now (local first). */
+  /**
+   * The refs registered under `key` on every node this node sees up, as known now (local first).
+   * Right after `joinCluster` this includes what every node registered before this one joined.
+   */
   async find<M extends Message>(key: ServiceKey<M>): Promise<ActorRef<M>[]> {
     return this.registry.listing(key.id) as unknown as ActorRef<M>[];
+  }
+
+  /**
+   * Waits until at least `count` refs (default 1) are registered under `key` (on any node up),
+   * and resolves with all of them (as `find`). Rejects with `LookupTimeoutError` after
+   * `timeoutMs` (default: the system's `askTimeoutMs`); `RangeError` for a bad option.
+   */
+  waitFor<M extends Message>(
+    key: ServiceKey<M>,
+    options: { readonly timeoutMs?: number; readonly count?: number } = {},
+  ): Promise<ActorRef<M>[]> {
+    const checks = new OptionChecks('waitFor');
+    const timeoutMs = checks.run(() => {
+      const ms = options.timeoutMs ?? this.system.askTimeoutMs;
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+        throw new RangeError(`timeoutMs must be a finite number >= 0; got ${String(ms)}`);
+      return ms;
+    }, 0);
+    const count = checks.run(() => {
+      const n = options.count ?? 1;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1)
+        throw new RangeError(`count must be an integer >= 1; got ${String(n)}`);
+      return n;
+    }, 1);
+    try {
+      checks.done();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<ActorRef<M>[]>((resolve, reject) => {
+      let found = 0;
+      let done = false;
+      let unsubscribe: (() => void) | undefined;
+      const timer = setTimeout(() => {
+        done = true;
+        unsubscribe?.();
+        reject(new LookupTimeoutError(key.id, timeoutMs, count, found));
+      }, timeoutMs);
+      unsubscribe = this.registry.subscribe(key.id, (refs) => {
+        found = refs.length;
+        if (done || refs.length < count) return;
+        done = true;
+        clearTimeout(timer);
+        queueMicrotask(() => unsubscribe?.());
+        resolve(refs as unknown as ActorRef<M>[]);
+      });
+      if (done) unsubscribe();
+    });
   }
 
   /**
@@ -321,6 +433,7 @@ export class ClusterNode {
       connected: this.connected,
       peers,
       invalidFrames: this.invalidFrames,
+      staleFrames: this.dispatch.staleFrames,
     };
   }
 
@@ -341,19 +454,81 @@ export class ClusterNode {
     this.registry.close();
     this.unsubscribeEvents?.();
     this.removeShutdownHook?.();
-    for (const peer of this.peers.values()) if (peer.status === 'up') peer.link.flush();
+    this.peers.flushAll();
     try {
-      this.publishRaw(this.subjects.hb, encodeHeartbeat(this.heartbeatBody('leave')));
+      this.publishRaw(this.subjects.hb, this.peers.heartbeatBody('leave'));
       await this.nc.drain();
     } catch {
       await this.nc.close().catch(() => {});
     }
-    for (const peer of [...this.peers.values()])
-      if (peer.status === 'up') this.peerGone(peer, 'left', 0, false);
+    this.peers.goneAll('left', false);
     this.connectedNow = false;
   }
 
-  // ---- refs on the wire ---------------------------------------------------------------------
+  // ---- wiring ------------------------------------------------------------------------------
+
+  private location(where: ActorLocation): { node: string; path: string; id: string | undefined } {
+    if (typeof where === 'string') {
+      const parts = parseAddress(where);
+      if (parts.system !== this.cluster)
+        throw new TypeError(`resolve: address of another cluster: ${where.slice(0, 120)}`);
+      if (parts.node === undefined)
+        throw new TypeError(`resolve: address without a node: ${where.slice(0, 120)}`);
+      return { node: parts.node, path: parts.path, id: parts.id };
+    }
+    if (
+      where === null ||
+      typeof where !== 'object' ||
+      typeof where.node !== 'string' ||
+      typeof where.path !== 'string'
+    )
+      throw new TypeError('resolve: give an address or { node, path }');
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(where.node))
+      throw new TypeError(`resolve: bad node name ${JSON.stringify(where.node).slice(0, 80)}`);
+    if (!where.path.startsWith('/'))
+      throw new TypeError(
+        `resolve: path must start with '/'; got ${JSON.stringify(where.path).slice(0, 80)}`,
+      );
+    return { node: where.node, path: where.path, id: undefined };
+  }
+
+  /** What this node answers on its request-reply subject (see rpc.ts). */
+  private answer(request: RpcRequest): Record<string, unknown> {
+    if (request.op === 'probe') return { node: this.name, incarnation: this.incarnation };
+    const ref = this.system.lookup(request.path);
+    if (ref === undefined || (request.id !== undefined && ref.id !== request.id)) return { notFound: true };
+    return { id: ref.id };
+  }
+
+  private newLink(node: string, incarnation: string): Link {
+    const self = this;
+    return new Link(
+      {
+        node: this.name,
+        incarnation: this.incarnation,
+        get connected() {
+          return self.connectedNow;
+        },
+        maxPayload: this.maxPayload,
+        resendAfterMs: Math.max(2 * this.options.heartbeatMs, this.options.downAfterMs / 2),
+        now: () => Date.now(),
+        publish: (subject, frame) => this.nc.publish(subject, frame),
+        ackFor: (peer, inc) => this.dispatch.ackFor(peer, inc),
+        undeliverable: (reason, entry, address) => {
+          if (entry[0] !== 0) return;
+          this.system.deadLetter(reason, this.tryDecode(entry[3]), address);
+        },
+        lost: (peer, count) => this.system.publish({ type: 'MessagesLost', node: peer, count }),
+      },
+      node,
+      incarnation,
+      this.subjects.node(node),
+      this.options.linkCapacity,
+      this.options.linkOverflow,
+      this.options.maxBatch,
+      this.countersOf(node),
+    );
+  }
 
   private localAddress(path: string): string {
     return `troupe://${this.cluster}@${this.name}${path}`;
@@ -367,282 +542,14 @@ export class ClusterNode {
     }
   }
 
-  /** Encodes a message for `ref`; throws `MessageEncodeError` (or `TypeError` for a non-message). */
-  private encode(ref: RemoteRef<Message>, message: unknown): Buffer {
-    if (!isMessage(message)) {
-      throw new TypeError(`message to ${ref.address} must be an object with a string "type"`);
-    }
-    let encoded: Uint8Array | string;
-    try {
-      encoded = this.codec.encode(message, this.refs);
-    } catch (error) {
-      throw new MessageEncodeError(
-        ref.address,
-        `${this.codec.name} codec: ${(error as Error)?.message ?? String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    const bytes =
-      typeof encoded === 'string'
-        ? Buffer.from(encoded, 'utf8')
-        : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
-    if (bytes.length > this.maxMessageBytes) {
-      throw new MessageEncodeError(
-        ref.address,
-        `${bytes.length} bytes is over maxMessageBytes (${this.maxMessageBytes})`,
-      );
-    }
-    return bytes;
-  }
-
-  // ---- the remote refs' transport -----------------------------------------------------------
-
-  private makeTransport(): RemoteTransport {
-    const counters = (node: string) => this.countersOf(node);
-    return {
-      tell: (ref, message) => {
-        const peer = this.upPeer(ref.node);
-        if (peer === undefined) {
-          counters(ref.node).undeliverable++;
-          this.system.deadLetter(isMessage(message) ? 'unreachable' : 'invalid', message, ref.address);
-          return;
-        }
-        let payload: Buffer;
-        try {
-          payload = this.encode(ref, message);
-        } catch (error) {
-          counters(ref.node).undeliverable++;
-          this.system.deadLetter('invalid', message, ref.address, error);
-          return;
-        }
-        if (!peer.link.offerTell(this.tellEntry(ref, payload))) {
-          counters(ref.node).undeliverable++;
-          const reason: DeadLetterReason =
-            this.options.linkOverflow === 'dropNewest' ? 'dropped' : 'mailboxFull';
-          this.system.deadLetter(reason, message, ref.address);
-        }
-      },
-      trySend: (ref, message) => {
-        const payload = this.encode(ref, message); // throws: misuse, as for a local trySend
-        const peer = this.upPeer(ref.node);
-        if (peer === undefined)
-          return { ok: false, reason: 'closed', value: message } as TrySendResult<unknown>;
-        if (peer.link.offerTell(this.tellEntry(ref, payload))) return { ok: true };
-        if (this.options.linkOverflow === 'dropNewest') {
-          counters(ref.node).undeliverable++;
-          this.system.deadLetter('dropped', message, ref.address);
-          return { ok: false, reason: 'dropped' } as TrySendResult<unknown>;
-        }
-        return { ok: false, reason: 'full', value: message } as TrySendResult<unknown>;
-      },
-      send: async (ref, message, options?: WaitOptions) => {
-        const payload = this.encode(ref, message);
-        const peer = this.upPeer(ref.node);
-        if (peer === undefined) {
-          counters(ref.node).undeliverable++;
-          throw new NodeUnreachableError(ref.node, ref.address);
-        }
-        const traceparent = outgoingTraceparent(this.system);
-        await peer.link.send(ref.path, ref.id, payload, ref.address, options?.signal, traceparent);
-      },
-      ask: <R extends Message>(
-        ref: RemoteRef<Message>,
-        build: (replyTo: ActorRef<R>) => unknown,
-        options?: AskOptions,
-      ) => this.ask<R>(ref, build, options),
-      watch: (ref, watcher) => {
-        const peer = this.upPeer(ref.node);
-        if (peer === undefined) {
-          watcher.terminated({ type: 'nodeDown', node: ref.node });
-          return;
-        }
-        let entry = this.watching.get(ref.address);
-        if (entry === undefined) {
-          entry = { ref, watchers: new Set() };
-          this.watching.set(ref.address, entry);
-          peer.link.control([WATCH, ref.path, ref.id]);
-        }
-        entry.watchers.add(watcher);
-      },
-      unwatch: (ref, watcher) => {
-        const entry = this.watching.get(ref.address);
-        if (entry === undefined) return;
-        entry.watchers.delete(watcher);
-        if (entry.watchers.size > 0) return;
-        this.watching.delete(ref.address);
-        this.upPeer(ref.node)?.link.control([UNWATCH, ref.path, ref.id]);
-      },
-    };
-  }
-
-  /** A tell entry; with the sender's traceparent when this system traces and a span is current. */
-  private tellEntry(ref: RemoteRef<Message>, payload: Buffer): OutEntry {
-    const traceparent = outgoingTraceparent(this.system);
-    return traceparent === undefined
-      ? [TELL, ref.path, ref.id, payload]
-      : [TELL, ref.path, ref.id, payload, traceparent];
-  }
-
-  private ask<R extends Message>(
-    ref: RemoteRef<Message>,
-    build: (replyTo: ActorRef<R>) => unknown,
-    options?: AskOptions,
-  ): Promise<R> {
-    const timeoutMs = options?.timeoutMs ?? this.system.askTimeoutMs;
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(
-        new RangeError(`ask: timeoutMs must be a finite number >= 0; got ${String(timeoutMs)}`),
-      );
-    }
-    if (typeof build !== 'function') return Promise.reject(new TypeError('ask: build must be a function'));
-    const peer = this.upPeer(ref.node);
-    if (peer === undefined) {
-      this.countersOf(ref.node).undeliverable++;
-      return Promise.reject(new NodeUnreachableError(ref.node, ref.address));
-    }
-    const { ref: reply, promise } = this.replies.ask<R>(ref.address, ref.node, timeoutMs);
-    try {
-      const message = build(reply as unknown as ActorRef<R>);
-      const payload = this.encode(ref, message);
-      if (!peer.link.offerTell(this.tellEntry(ref, payload))) {
-        this.countersOf(ref.node).undeliverable++;
-        reply.fail(new MessageDroppedError(ref.address));
-      }
-    } catch (error) {
-      reply.fail(error);
-    }
-    return promise;
-  }
-
-  // ---- inbound ------------------------------------------------------------------------------
-
-  private onFrame(data: Uint8Array): void {
-    let frame: ReturnType<typeof decodeFrame>;
-    try {
-      frame = decodeFrame(data);
-      if (frame.from === this.name || !NAME.test(frame.from) || frame.incarnation.length > 64) {
-        throw new TypeError('frame from a bad sender');
-      }
-    } catch (error) {
-      this.invalid(this.subjects.node(this.name), data, error);
-      return;
-    }
-    // Only heartbeats make a peer up; a frame just proves a known peer is alive.
-    const peer = this.peers.get(frame.from);
-    if (peer !== undefined && peer.status === 'up' && peer.incarnation === frame.incarnation)
-      peer.lastSeen = Date.now();
-    const key = `${frame.from}|${frame.incarnation}|${frame.target}`;
-    let inbound = this.inbounds.get(key);
-    if (inbound === undefined) {
-      inbound = new Inbound(
-        this.inboundHost,
-        frame.from,
-        frame.incarnation,
-        this.countersOf(frame.from),
-        this.options.linkCapacity,
-      );
-      this.inbounds.set(key, inbound);
-    }
-    inbound.receive(frame);
-  }
-
   private invalid(subject: string, data: Uint8Array, error: unknown): void {
     this.invalidFrames++;
     this.system.deadLetter('invalid', { subject, bytes: data.length }, subject, error);
   }
 
-  private onControl(peerName: string, peerIncarnation: string, entry: Entry): void {
-    const peer = this.peers.get(peerName);
-    const current = peer !== undefined && peer.status === 'up' && peer.incarnation === peerIncarnation;
-    switch (entry[0]) {
-      case ACK:
-        if (current) peer.link.acked(entry[1], entry[2]);
-        return;
-      case WATCH: {
-        const [, path, id] = entry;
-        const target = this.table.resolveLocal(path, id);
-        if (typeof target === 'string') {
-          this.sendControl(peerName, peerIncarnation, [
-            TERMINATED,
-            path,
-            id,
-            encodeReason({ type: 'shutdown' }),
-          ]);
-          return;
-        }
-        const key = `${path}#${id}`;
-        let set = this.watchedBy.get(key);
-        if (set === undefined) {
-          set = new Set();
-          this.watchedBy.set(key, set);
-        }
-        set.add(peerName);
-        return;
-      }
-      case UNWATCH:
-        this.watchedBy.get(`${entry[1]}#${entry[2]}`)?.delete(peerName);
-        return;
-      case TERMINATED: {
-        const address = formatAddress({ system: this.cluster, node: peerName, path: entry[1], id: entry[2] });
-        const watched = this.watching.get(address);
-        if (watched === undefined) return;
-        let reason: ExitReason;
-        try {
-          reason = decodeReason(entry[3]);
-        } catch (error) {
-          this.invalid(this.subjects.node(this.name), entry[3], error);
-          return;
-        }
-        this.watching.delete(address);
-        for (const watcher of watched.watchers) watcher.terminated(reason);
-        return;
-      }
-    }
-  }
-
-  private sendControl(peerName: string, peerIncarnation: string, entry: OutEntry): void {
-    const peer = this.peers.get(peerName);
-    if (peer !== undefined && peer.status === 'up' && peer.incarnation === peerIncarnation)
-      peer.link.control(entry);
-  }
-
-  private onLocalStopped(event: ActorStopped): void {
-    this.table.stopped(event.path, event.id);
-    this.registry.stopped(event.path, event.id);
-    const key = `${event.path}#${event.id}`;
-    const nodes = this.watchedBy.get(key);
-    if (nodes === undefined) return;
-    this.watchedBy.delete(key);
-    const reason = encodeReason(event.reason);
-    for (const node of nodes) this.upPeer(node)?.link.control([TERMINATED, event.path, event.id, reason]);
-  }
-
-  // ---- membership ---------------------------------------------------------------------------
-
-  private heartbeatBody(kind: HeartbeatKind): Heartbeat {
-    const seqs = new Map<string, readonly [string, number]>();
-    for (const peer of this.peers.values()) {
-      if (peer.status === 'up') seqs.set(peer.name, [peer.incarnation, peer.link.lastSeq]);
-    }
-    return { kind, node: this.name, incarnation: this.incarnation, seqs };
-  }
-
-  private heartbeat(kind: HeartbeatKind): void {
-    if (!this.connectedNow) return;
-    this.publishRaw(this.subjects.hb, encodeHeartbeat(this.heartbeatBody(kind)));
-  }
-
   private tick(): void {
-    this.heartbeat('hb');
+    this.peers.tick();
     if (++this.beats % ANTI_ENTROPY_BEATS === 0) this.registry.publishNow();
-    const now = Date.now();
-    for (const peer of [...this.peers.values()]) {
-      const silent = now - peer.lastSeen;
-      if (peer.status === 'up' && silent > this.options.downAfterMs)
-        this.peerGone(peer, 'down', silent, true);
-    }
   }
 
   private onHeartbeat(data: Uint8Array): void {
@@ -654,25 +561,25 @@ export class ClusterNode {
       return;
     }
     if (hb.node === this.name) {
-      if (hb.incarnation !== this.incarnation) {
-        this.system.log.error({ node: hb.node }, 'another process uses this node name in the cluster');
+      if (hb.incarnation === this.incarnation) return;
+      if (this.joining !== null) {
+        // Another process has this name (it joined at the same time, or did not answer the probe).
+        this.joining.fail(
+          new ClusterJoinError(
+            `cannot join cluster ${this.cluster} as ${this.name}: a live node already has that name (incarnation ${hb.incarnation})`,
+          ),
+        );
+        return;
       }
+      this.system.log.error({ node: hb.node }, 'another process uses this node name in the cluster');
+      // Tell a newcomer with our name that we are here: it refuses to join.
+      if (hb.kind === 'join') this.peers.heartbeat('hb');
       return;
     }
-    if (hb.kind === 'leave') {
-      const peer = this.peers.get(hb.node);
-      if (peer !== undefined && peer.status === 'up' && peer.incarnation === hb.incarnation) {
-        this.peerGone(peer, 'left', 0, true);
-      }
-      return;
-    }
-    this.seen(hb.node, hb.incarnation);
-    const claim = hb.seqs.get(this.name);
-    if (claim !== undefined && claim[0] === this.incarnation) {
-      this.inbounds.get(`${hb.node}|${hb.incarnation}|${this.incarnation}`)?.claim(claim[1]);
-    }
-    if (hb.kind === 'join') {
-      this.heartbeat('hb');
+    const peer = this.peers.onHeartbeat(hb);
+    this.joining?.heartbeat(hb);
+    if (peer !== undefined && hb.kind === 'join') {
+      this.peers.heartbeat('hb');
       this.registry.publishNow();
     }
   }
@@ -685,66 +592,19 @@ export class ClusterNode {
     }
   }
 
-  /**
-   * A heartbeat from `node`: it is up. A new incarnation replaces the old one (down, then up);
-   * the same incarnation back after being declared down (a partition, a broker restart) reopens
-   * the same link, whose sequence numbers go on, so what was lost meanwhile is reported.
-   */
-  private seen(node: string, incarnation: string): void {
-    if (this.leaving !== null) return;
-    const peer = this.peers.get(node);
-    if (peer !== undefined && peer.incarnation === incarnation) {
-      peer.lastSeen = Date.now();
-      if (peer.status === 'up') return;
-      if (peer.status === 'left') return; // it said goodbye: stray heartbeats do not bring it back
-      peer.status = 'up';
-      peer.link.reopen();
-      this.system.publish({ type: 'NodeUp', node });
-      this.registry.publishSoon();
-      return;
+  private peerUp(peer: Peer): void {
+    this.system.publish({ type: 'NodeUp', node: peer.name });
+    try {
+      this.registry.nodeUp(peer.name, peer.incarnation);
+    } catch (error) {
+      this.invalid(this.subjects.reg, new Uint8Array(0), error);
     }
-    if (peer !== undefined) {
-      if (peer.status === 'up') this.peerGone(peer, 'down', Date.now() - peer.lastSeen, true);
-      // The old incarnation is gone for good: so is what was known of its links.
-      for (const key of [...this.inbounds.keys()]) {
-        if (key.startsWith(`${node}|${peer.incarnation}|`)) this.inbounds.delete(key);
-      }
-    }
-    const link = new Link(
-      this.linkHost,
-      node,
-      incarnation,
-      this.subjects.node(node),
-      this.options.linkCapacity,
-      this.options.linkOverflow,
-      this.options.maxBatch,
-      this.countersOf(node),
-    );
-    this.peers.set(node, { name: node, incarnation, status: 'up', lastSeen: Date.now(), link });
-    this.system.publish({ type: 'NodeUp', node });
     this.registry.publishSoon();
   }
 
-  private peerUp(node: string, incarnation: string): boolean {
-    const peer = this.peers.get(node);
-    return peer !== undefined && peer.status === 'up' && peer.incarnation === incarnation;
-  }
-
-  private upPeer(node: string): Peer | undefined {
-    const peer = this.peers.get(node);
-    return peer !== undefined && peer.status === 'up' && this.leaving === null ? peer : undefined;
-  }
-
   private peerGone(peer: Peer, how: 'down' | 'left', silentMs: number, publish: boolean): void {
-    peer.status = how;
-    peer.link.close();
     const node = peer.name;
-    for (const [address, watched] of [...this.watching]) {
-      if (watched.ref.node !== node) continue;
-      this.watching.delete(address);
-      for (const watcher of watched.watchers) watcher.terminated({ type: 'nodeDown', node });
-    }
-    for (const set of this.watchedBy.values()) set.delete(node);
+    this.watches.peerGone(node);
     for (const reply of [...this.replies.pending()]) {
       if (reply.node === node) reply.fail(new NodeUnreachableError(node, reply.target));
     }
@@ -781,8 +641,8 @@ export class ClusterNode {
         } else if (status.type === 'reconnect') {
           this.connectedNow = true;
           this.system.log.warn({ node: this.name }, 'cluster: NATS connection back');
-          for (const peer of this.peers.values()) if (peer.status === 'up') peer.link.flush();
-          this.heartbeat('join');
+          this.peers.reconnected();
+          this.peers.heartbeat('join');
         }
       }
     } catch (error) {
@@ -793,47 +653,7 @@ export class ClusterNode {
       this.connectedNow = false;
       this.leaving = Promise.resolve();
       clearInterval(this.timer);
-      for (const peer of [...this.peers.values()])
-        if (peer.status === 'up') this.peerGone(peer, 'down', 0, true);
+      this.peers.goneAll('down', true);
     }
   }
-}
-
-const NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
-function isMessage(value: unknown): value is Message {
-  if (typeof value !== 'object' || value === null) return false;
-  try {
-    return typeof (value as { type?: unknown }).type === 'string';
-  } catch {
-    return false;
-  }
-}
-
-function randomId(): string {
-  return globalThis.crypto.randomUUID().replace(/-/g, '').slice(0, 16);
-}
-
-function connectionOptions(o: ResolvedJoinOptions): ConnectionOptions {
-  const options: ConnectionOptions = {
-    servers: o.servers,
-    name: `troupe:${o.cluster}:${o.node}`,
-    reconnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-    timeout: o.connectTimeoutMs,
-    pingInterval: 10_000,
-  };
-  const auth = o.auth;
-  if (auth !== undefined) {
-    if ('token' in auth) options.token = auth.token;
-    else if ('user' in auth) {
-      options.user = auth.user;
-      options.pass = auth.pass;
-    } else if ('nkeySeed' in auth)
-      options.authenticator = nkeyAuthenticator(new TextEncoder().encode(auth.nkeySeed));
-    else options.authenticator = credsAuthenticator(new TextEncoder().encode(auth.creds));
-  }
-  if (o.tls !== undefined) options.tls = { ...o.tls };
-  return options;
 }

@@ -1,4 +1,4 @@
-import type { OverflowPolicy } from '@troupe/runtime';
+import { OptionChecks, type OverflowPolicy } from '@troupe/runtime';
 import { type Codec, jsonCodec } from './codec.js';
 
 /** Options of {@link joinCluster}. Every field is validated before anything connects. */
@@ -95,7 +95,10 @@ export interface ResolvedJoinOptions {
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const OVERFLOWS = ['block', 'dropNewest', 'dropOldest'];
 
-/** @internal Throws `TypeError`/`RangeError` naming the bad field; applies defaults. */
+/**
+ * @internal Throws `TypeError`/`RangeError` naming the bad field (one `InvalidOptionsError` naming
+ * each when several are bad); applies defaults.
+ */
 export function validateJoinOptions(
   options: unknown,
   systemName: string,
@@ -104,49 +107,60 @@ export function validateJoinOptions(
   if (options === null || typeof options !== 'object')
     throw new TypeError('joinCluster: options must be an object');
   const o = options as Record<string, unknown>;
-  const servers = typeof o.servers === 'string' ? [o.servers] : o.servers;
-  if (
-    !Array.isArray(servers) ||
-    servers.length === 0 ||
-    !servers.every((s) => typeof s === 'string' && s !== '')
-  ) {
-    throw new TypeError('joinCluster: servers must be a URL or a non-empty list of URLs');
-  }
-  for (const server of servers as string[]) {
-    if (!/^(nats|tls|wss?):\/\/[^\s]+$|^[A-Za-z0-9.-]+:\d+$/.test(server)) {
-      throw new TypeError(`joinCluster: servers: not a NATS URL: ${JSON.stringify(server).slice(0, 80)}`);
+  const checks = new OptionChecks('joinCluster');
+  const servers = checks.run(() => {
+    const list = typeof o.servers === 'string' ? [o.servers] : o.servers;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '')) {
+      throw new TypeError('joinCluster: servers must be a URL or a non-empty list of URLs');
     }
-  }
-  const cluster = name('cluster', o.cluster);
+    for (const server of list as string[]) {
+      if (!/^(nats|tls|wss?):\/\/[^\s]+$|^[A-Za-z0-9.-]+:\d+$/.test(server)) {
+        throw new TypeError(`joinCluster: servers: not a NATS URL: ${JSON.stringify(server).slice(0, 80)}`);
+      }
+    }
+    return list as string[];
+  }, []);
+  const cluster = checks.run(() => name('cluster', o.cluster), 'x');
   const defaultNode = `${systemName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'node'}-${suffix}`;
-  const node = o.node === undefined ? defaultNode : name('node', o.node);
-  const auth = validateAuth(o.auth);
-  const tls = validateTls(o.tls);
-  const codec = o.codec === undefined ? jsonCodec() : validateCodec(o.codec);
-  const fd = object('failureDetector', o.failureDetector);
-  const heartbeatMs = ms('failureDetector.heartbeatMs', fd.heartbeatMs, 500, 10);
-  const downAfterMs = ms('failureDetector.downAfterMs', fd.downAfterMs, 2500, 10);
-  if (downAfterMs <= heartbeatMs) {
-    throw new RangeError(
-      `joinCluster: failureDetector.downAfterMs (${downAfterMs}) must be greater than heartbeatMs (${heartbeatMs})`,
-    );
-  }
-  const link = object('link', o.link);
-  const linkCapacity = integer('link.capacity', link.capacity, 65_536);
-  const overflow = link.overflow ?? 'block';
-  if (typeof overflow !== 'string' || !OVERFLOWS.includes(overflow)) {
-    throw new TypeError(
-      `joinCluster: link.overflow must be 'block', 'dropNewest' or 'dropOldest'; got ${String(overflow)}`,
-    );
-  }
-  const maxBatch = integer('link.maxBatch', link.maxBatch, 4096);
-  const maxMessageBytes = integer('maxMessageBytes', o.maxMessageBytes, 512 * 1024);
-  const connectTimeoutMs = ms('connectTimeoutMs', o.connectTimeoutMs, 5000, 1);
+  const node = o.node === undefined ? defaultNode : checks.run(() => name('node', o.node), defaultNode);
+  const auth = checks.run(() => validateAuth(o.auth), undefined);
+  const tls = checks.run(() => validateTls(o.tls), undefined);
+  const codec = o.codec === undefined ? jsonCodec() : checks.run(() => validateCodec(o.codec), jsonCodec());
+  const fd = checks.run(() => object('failureDetector', o.failureDetector), {});
+  const heartbeatMs = checks.run(() => ms('failureDetector.heartbeatMs', fd.heartbeatMs, 500, 10), 500);
+  const downAfterMs = checks.run(() => ms('failureDetector.downAfterMs', fd.downAfterMs, 2500, 10), 2500);
+  checks.run(() => {
+    if (downAfterMs <= heartbeatMs) {
+      throw new RangeError(
+        `joinCluster: failureDetector.downAfterMs (${downAfterMs}) must be greater than heartbeatMs (${heartbeatMs})`,
+      );
+    }
+  }, undefined);
+  const link = checks.run(() => object('link', o.link), {});
+  const linkCapacity = checks.run(() => integer('link.capacity', link.capacity, 65_536), 65_536);
+  const overflow = checks.run(() => {
+    const value = link.overflow ?? 'block';
+    if (typeof value !== 'string' || !OVERFLOWS.includes(value)) {
+      throw new TypeError(
+        `joinCluster: link.overflow must be 'block', 'dropNewest' or 'dropOldest'; got ${String(value)}`,
+      );
+    }
+    return value as ResolvedJoinOptions['linkOverflow'];
+  }, 'block');
+  const maxBatch = checks.run(() => integer('link.maxBatch', link.maxBatch, 4096), 4096);
+  const maxMessageBytes = checks.run(
+    () => integer('maxMessageBytes', o.maxMessageBytes, 512 * 1024),
+    512 * 1024,
+  );
+  const connectTimeoutMs = checks.run(() => ms('connectTimeoutMs', o.connectTimeoutMs, 5000, 1), 5000);
   for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new TypeError(`joinCluster: unknown option ${JSON.stringify(key)}`);
+    checks.run(() => {
+      if (!KNOWN.has(key)) throw new TypeError(`joinCluster: unknown option ${JSON.stringify(key)}`);
+    }, undefined);
   }
+  checks.done();
   return {
-    servers: servers as string[],
+    servers,
     cluster,
     node,
     auth,
@@ -155,7 +169,7 @@ export function validateJoinOptions(
     heartbeatMs,
     downAfterMs,
     linkCapacity,
-    linkOverflow: overflow as ResolvedJoinOptions['linkOverflow'],
+    linkOverflow: overflow,
     maxBatch,
     maxMessageBytes,
     connectTimeoutMs,

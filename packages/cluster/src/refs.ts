@@ -2,6 +2,7 @@ import {
   type ActorRef,
   ActorStoppedError,
   type ActorSystem,
+  type ExitReason,
   FOREIGN_REF,
   type ForeignRef,
   type ForeignWatcher,
@@ -84,6 +85,12 @@ export class RefTable implements RefCodec {
       this.localCache.set(path, ref);
     }
     return ref.id === id ? ref : 'stopped';
+  }
+
+  /** The actor at `address` (on another node) is known to be gone: its interned ref fails at once from now on. */
+  markGone(address: string, reason: ExitReason): void {
+    const ref = this.interned.get(address)?.deref();
+    if (ref !== undefined && ref.gone === null) ref.gone = reason;
   }
 
   /** A local actor stopped: forget its cached lookup. */

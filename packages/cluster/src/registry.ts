@@ -3,16 +3,23 @@ import { isServiceKeyId } from './service-key.js';
 
 /** What the registry needs from its node. @internal */
 export interface RegistryHost {
+  readonly cluster: string;
   publish(body: string): void;
   decodeRef(address: string): ActorRef<Message>;
   addressOf(ref: ActorRef<Message>): string;
   isUp(node: string, incarnation: string): boolean;
-  /** Whether `node` was ever a member (an update from one that just left is stale, not garbage). */
-  isKnown(node: string): boolean;
+  /** Whether `node` is known with exactly this incarnation (up, down or left). */
+  isKnown(node: string, incarnation: string): boolean;
+  /** An update of `node` was applied. */
+  updated(node: string, incarnation: string): void;
+  now(): number;
 }
 
 const MAX_KEYS = 10_000;
 const MAX_REFS = 100_000;
+/** Updates held for senders not yet seen up: at most this many senders, for at most this long. */
+const MAX_EARLY = 256;
+const EARLY_TTL_MS = 30_000;
 
 /**
  * The cluster registry (Akka's Receptionist): service keys → refs, on every node. Each node
@@ -20,6 +27,12 @@ const MAX_REFS = 100_000;
  * change (once per turn), when a node joins, and every few heartbeats (so a lost update heals);
  * the others replace that node's part of their view. A node's part goes with it when it leaves
  * or is declared down; a local registration goes when its actor stops.
+ *
+ * An update can arrive before its sender's first heartbeat (the two travel on different
+ * subjects): it is held, the latest per sender (bounded: 256 senders, 30 s), and applied when
+ * that incarnation is seen up. An update from an incarnation known to be down or left is
+ * stale and dropped; one that is not a registry update, or names another node's actors, is
+ * invalid (thrown, for the node to count).
  *
  * Body (JSON): { v: 1, n: node, i: incarnation, keys: { [key]: [address, …] } }
  *
@@ -33,6 +46,8 @@ export class Registry {
   private readonly reported = new Map<string, string>();
   private scheduled = false;
   private closed = false;
+  /** Updates from senders not seen up yet, by node: the latest one. */
+  private readonly early = new Map<string, { incarnation: string; data: Uint8Array; at: number }>();
 
   constructor(
     private readonly system: ActorSystem,
@@ -135,30 +150,57 @@ export class Registry {
       throw new TypeError('registry update has the wrong shape');
     }
     if (body.n === this.node) return;
-    if (!this.host.isUp(body.n, body.i))
-      throw new TypeError(`registry update from ${body.n.slice(0, 64)}, not a member seen up`);
+    if (body.n.length > 64 || body.i.length > 64) throw new TypeError('registry update has a bad sender');
     const entries = Object.entries(body.keys as Record<string, unknown>);
     if (entries.length > MAX_KEYS) throw new TypeError('registry update has too many keys');
-    const part = new Map<string, ActorRef<Message>[]>();
     let total = 0;
     for (const [key, addresses] of entries) {
       if (!isServiceKeyId(key) || !Array.isArray(addresses))
         throw new TypeError('registry update has a bad key');
       total += addresses.length;
       if (total > MAX_REFS) throw new TypeError('registry update has too many refs');
-      const refs: ActorRef<Message>[] = [];
       for (const address of addresses) {
         if (typeof address !== 'string') throw new TypeError('registry update has a bad address');
-        if (parseAddress(address).node !== body.n)
-          throw new TypeError('a node may register only its own actors');
-        refs.push(this.host.decodeRef(address));
+        const parts = parseAddress(address);
+        if (parts.system !== this.host.cluster) throw new TypeError('registry update names another cluster');
+        if (parts.node !== body.n) throw new TypeError('a node may register only its own actors');
       }
-      part.set(key, refs);
+    }
+    if (!this.host.isUp(body.n, body.i)) {
+      if (this.host.isKnown(body.n, body.i)) return; // from one known down or left: stale
+      this.hold(body.n, body.i, data);
+      return;
+    }
+    const part = new Map<string, ActorRef<Message>[]>();
+    for (const [key, addresses] of entries) {
+      part.set(
+        key,
+        (addresses as string[]).map((address) => this.host.decodeRef(address)),
+      );
     }
     const before = this.remote.get(body.n);
     this.remote.set(body.n, part);
     const keys = new Set([...part.keys(), ...(before?.keys() ?? [])]);
     this.changed([...keys]);
+    this.host.updated(body.n, body.i);
+  }
+
+  /** `node` is up as `incarnation`: apply the update it sent before we saw it, if any. */
+  nodeUp(node: string, incarnation: string): void {
+    const held = this.early.get(node);
+    if (held === undefined) return;
+    this.early.delete(node);
+    if (held.incarnation !== incarnation || this.host.now() - held.at > EARLY_TTL_MS) return;
+    this.receive(held.data);
+  }
+
+  private hold(node: string, incarnation: string, data: Uint8Array): void {
+    this.early.delete(node); // re-inserted last: the map stays oldest first
+    if (this.early.size >= MAX_EARLY) {
+      const oldest = this.early.keys().next().value as string;
+      this.early.delete(oldest);
+    }
+    this.early.set(node, { incarnation, data: Uint8Array.from(data), at: this.host.now() });
   }
 
   publishSoon(): void {

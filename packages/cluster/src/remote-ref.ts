@@ -1,6 +1,7 @@
 import {
   type ActorRef,
   type AskOptions,
+  type ExitReason,
   FOREIGN_REF,
   type ForeignRef,
   type ForeignWatcher,
@@ -44,6 +45,11 @@ export interface RemoteTransport {
  * - `ctx.watch(ref)`: `Terminated` when the remote actor stops (its reason), when it is found
  *   already stopped or unknown (reason `shutdown`), and when its node leaves or is declared
  *   down (reason `nodeDown`).
+ * - **Known gone.** Once this node learns that the actor is gone (its `Terminated` arrived, or
+ *   its node answered a send or an ask that it is stopped or unknown: a node restarted under
+ *   the same name has none of the old actors), the ref fails at once, as a ref to a stopped
+ *   local actor does: `tell` is a `stopped` dead letter here, `trySend` is `closed`, `send` and
+ *   `ask` reject with `ActorStoppedError`, a watch ends with the reason it stopped with.
  *
  * Refs are interned: decoding the same address twice gives the same object while it is in use.
  *
@@ -51,6 +57,8 @@ export interface RemoteTransport {
  */
 export class RemoteRef<M extends Message> implements ForeignRef<M> {
   readonly name: string;
+  /** Set once the actor is known to be gone (how it stopped, as far as this node knows). */
+  gone: ExitReason | null = null;
   readonly [FOREIGN_REF]: ForeignWatchHooks;
 
   constructor(

@@ -1,10 +1,13 @@
 import {
   type ActorRef,
+  ActorStoppedError,
   type ActorSystem,
   AskTimeoutError,
   type Message,
+  MessageDroppedError,
   type TrySendResult,
 } from '@troupe/runtime';
+import { AckResult } from './frame.js';
 
 const OK: TrySendResult<never> = Object.freeze({ ok: true }) as TrySendResult<never>;
 
@@ -46,6 +49,27 @@ export class Replies {
 
   forget(n: number): void {
     this.asks.delete(n);
+  }
+
+  /**
+   * The target node answered that ask `n` (to `node`) failed there; rejects it with the error a
+   * local ask gives. Returns the asked address when the target is gone (no such actor, or
+   * stopped), else undefined. An answer for an ask already settled, or to another node, is
+   * ignored.
+   */
+  failed(node: string, n: number, result: AckResult): string | undefined {
+    const reply = this.asks.get(n);
+    if (reply === undefined || reply.node !== node) return undefined;
+    if (result === AckResult.Stopped) {
+      reply.fail(new ActorStoppedError(reply.target));
+      return reply.target;
+    }
+    reply.fail(
+      result === AckResult.Dropped
+        ? new MessageDroppedError(reply.target)
+        : new TypeError(`ask to ${reply.target}: the receiving node could not decode the request`),
+    );
+    return undefined;
   }
 
   /** Every pending ask (to fail those to a node that went down). */

@@ -177,15 +177,20 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     expect(seen[0]?.ref).toBe(remoteTarget);
     expect(seen[0]?.reason).toMatchObject({ type: 'error', error: { name: 'Error', message: 'boom' } });
 
-    watcher.tell({ type: 'watch', ref: remoteTarget }); // already dead
+    // Already dead, and a knows how it ended: that reason at once, as for a local actor.
+    watcher.tell({ type: 'watch', ref: remoteTarget });
     await waitFor(() => seen.length === 2, 'Terminated of an actor already gone');
-    expect(seen[1]?.reason).toEqual({ type: 'shutdown' });
+    expect(seen[1]?.reason).toMatchObject({ type: 'error', error: { message: 'boom' } });
+    // An address whose actor never existed: b answers, reason shutdown.
+    watcher.tell({ type: 'watch', ref: a.node.refFor(`troupe://${a.node.cluster}@b/user/never#x`) });
+    await waitFor(() => seen.length === 3, 'Terminated of an actor that never was');
+    expect(seen[2]?.reason).toEqual({ type: 'shutdown' });
 
     watcher.tell({ type: 'watch', ref: a.node.refFor(b.node.addressOf(other)) });
     await settle(a.system); // the watch is registered
     await b.node.leave();
-    await waitFor(() => seen.length === 3, 'Terminated(nodeDown) when b leaves');
-    expect(seen[2]?.reason).toEqual({ type: 'nodeDown', node: 'b' });
+    await waitFor(() => seen.length === 4, 'Terminated(nodeDown) when b leaves');
+    expect(seen[3]?.reason).toEqual({ type: 'nodeDown', node: 'b' });
     expect(a.events.some((e) => e.type === 'NodeLeft' && e.node === 'b')).toBe(true);
   });
 
@@ -242,36 +247,47 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     const frame = (header: unknown, payload = '') => {
       const h = Buffer.from(JSON.stringify(header));
       const out = Buffer.alloc(6 + h.length);
-      out.write('T1');
+      out.write('T2');
       out.writeUInt32BE(h.length, 2);
       h.copy(out, 6);
       return Buffer.concat([out, Buffer.from(payload)]);
     };
     const target = b.system.spawn(echo, { name: 'target' });
-    const garbage: Uint8Array[] = [
+    const t = b.node.incarnation;
+    const badFrames: Uint8Array[] = [
       new Uint8Array([0, 1, 2, 3]),
       Buffer.from('{"not":"a frame"}'),
-      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[9, 'a', 'b']] }), // unknown entry kind
-      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[0, '/user/target', target.id, 50]] }, 'short'), // length overruns
-      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[0, '/user/target', target.id, 3]] }, 'abc'), // payload not JSON
-      frame({ f: 'x', i: 'y', t: '', s: 1, e: [[0, '/user/target', target.id, 15]] }, '{"__proto__":1}'), // no type
-      frame({ f: 'x', i: 'y', t: '', s: 2, e: [[0, '/user/../etc', 'i', 2]] }, '{}'), // targets nothing
-      frame({ f: 'x', i: 'y', t: '', s: 0, e: [[0, '/user/target', target.id, 2]] }, '{}'), // a replayed sequence number
+      frame({ f: 'x', i: 'y', t, s: 0, w: 0, e: [[9, 'a', 'b']] }), // unknown entry kind
+      frame({ f: 'x', i: 'y', t, s: 0, w: 0, e: [[0, '/user/target', target.id, 50]] }, 'short'), // length overruns
+      frame({ f: 'x', i: 'y', t, s: 0, e: [[0, '/user/target', target.id, 2]] }, '{}'), // no window base
+      frame({ f: 'x', i: 'y', t, s: 0, w: 5, e: [[0, '/user/target', target.id, 2]] }, '{}'), // base after its first entry
+      frame({ f: 'x', i: 'y', t, s: 0, w: 0, a: [5, 1], e: [] }), // an ack settling more than arrived
     ];
-    for (const g of garbage) raw.publish(`${prefix}.node.b`, g);
-    raw.publish(`${prefix}.hb`, Buffer.from('{"v":1,"k":"hb","n":"../../x","i":"1","q":{}}'));
+    const wellFormed: Uint8Array[] = [
+      frame({ f: 'x', i: 'y', t, s: 0, w: 0, e: [[0, '/user/target', target.id, 3]] }, 'abc'), // payload not JSON
+      frame({ f: 'x', i: 'y', t, s: 1, w: 0, e: [[0, '/user/target', target.id, 15]] }, '{"__proto__":1}'), // no type
+      frame({ f: 'x', i: 'y', t, s: 2, w: 0, e: [[0, '/user/../etc', 'i', 2]] }, '{}'), // targets nothing
+      frame({ f: 'x', i: 'y', t, s: 0, w: 0, e: [[0, '/user/target', target.id, 2]] }, '{}'), // a replayed sequence number
+      frame({ f: 'x', i: 'y', t: 'an-old-one', s: 3, w: 0, e: [[0, '/user/target', target.id, 2]] }, '{}'), // for an earlier incarnation
+    ];
+    for (const g of [...badFrames, ...wellFormed]) raw.publish(`${prefix}.node.b`, g);
+    raw.publish(`${prefix}.hb`, Buffer.from('{"v":2,"k":"hb","n":"../../x","i":"1","q":{}}'));
     raw.publish(
       `${prefix}.reg`,
       Buffer.from('{"v":1,"n":"x","i":"1","keys":{"k":["troupe://other@x/user/a#1"]}}'),
     );
     await raw.flush();
     await raw.close();
-    await waitFor(() => b.node.stats().invalidFrames === 7, 'seven invalid frames counted on b');
-    // Each one a dead letter: 7 bad frames, 2 bad payloads (invalid), 1 for nothing there (stopped).
+    const invalid = badFrames.length + 2;
+    await waitFor(() => b.node.stats().invalidFrames === invalid, `${invalid} invalid frames counted on b`);
+    // Each one a dead letter; then 2 bad payloads (invalid) and 1 for nothing there (stopped).
     const reasons = () => deadLetters(b).map((d) => d.reason);
-    await waitFor(() => reasons().length === 10, 'ten dead letters on b');
-    expect(reasons().filter((r) => r === 'invalid')).toHaveLength(9);
+    await waitFor(() => reasons().length === invalid + 3, 'a dead letter for each');
+    expect(reasons().filter((r) => r === 'invalid')).toHaveLength(invalid + 2);
     expect(reasons().filter((r) => r === 'stopped')).toHaveLength(1);
+    expect(b.node.stats().staleFrames).toBe(1);
+    // The replayed entry was dropped as a duplicate, not handled twice.
+    expect(b.node.stats().peers.find((p) => p.node === 'x')).toMatchObject({ received: 3, duplicates: 1 });
     expect(b.node.members()).not.toContain('x'); // a frame does not make a member
     // Still works both ways.
     const remote = a.node.refFor<Ping>(b.node.addressOf(target));
@@ -299,21 +315,43 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     expect(a.node.stats().peers[0]).toMatchObject({ node: 'b', sent: 10, undeliverable: 90 });
   });
 
-  it('a burst from the wire waits for room in a full mailbox (bounded), instead of becoming dead letters', async () => {
+  it('a tell to a full remote mailbox is its mailboxFull dead letter on the target node, as locally; what follows is not held back', async () => {
     const [a, b] = await pair();
     const got: number[] = [];
+    let gate: (() => void) | undefined;
     const small = b.system.spawn(
-      receive<null, { type: 'n'; n: number }>(null, (s, m) => {
+      receive<null, { type: 'n'; n: number }>(null, async (s, m) => {
+        if (m.n === 0) await new Promise<void>((r) => (gate = r)); // busy with the first
         got.push(m.n);
         return s;
       }),
       { mailbox: { capacity: 16 } },
     );
+    const other: number[] = [];
+    const free = b.system.spawn(
+      receive<null, { type: 'n'; n: number }>(null, (s, m) => {
+        other.push(m.n);
+        return s;
+      }),
+    );
     const remote = a.node.refFor<{ type: 'n'; n: number }>(b.node.addressOf(small));
-    for (let n = 0; n < 5000; n++) remote.tell({ type: 'n', n }); // one frame, 300× the mailbox
-    await waitFor(() => got.length === 5000, 'all 5000 handled');
-    expect(got).toEqual([...Array(5000).keys()]);
-    expect(b.system.deadLetters).toBe(0);
+    const remoteFree = a.node.refFor<{ type: 'n'; n: number }>(b.node.addressOf(free));
+    for (let n = 0; n < 100; n++) remote.tell({ type: 'n', n }); // one frame, 6× the mailbox
+    remoteFree.tell({ type: 'n', n: 1 }); // behind them on the same link
+    await waitFor(() => other.length === 1, 'the other actor got its message at once');
+    await waitFor(() => gate !== undefined, 'the first is in hand');
+    const full = deadLetters(b).filter((d) => d.reason === 'mailboxFull');
+    // The frame arrives in one turn: 16 fit the mailbox; the 84 others are dead letters on b,
+    // exactly as 100 local tells in one turn would be.
+    expect(full).toHaveLength(84);
+    expect(full.map((d) => (d.message as { n: number }).n)).toEqual([...Array(84).keys()].map((i) => i + 16));
+    expect(deadLetters(a)).toEqual([]);
+    expect(b.system.inspect(small)).toMatchObject({ received: 16 });
+    gate?.();
+    await waitFor(() => got.length === 16, 'the 16 accepted are handled');
+    expect(got).toEqual([...Array(16).keys()]);
+    const peer = b.node.stats().peers.find((p) => p.node === 'a');
+    expect(peer).toMatchObject({ received: 101, delivered: 17, deadLettered: 84 });
   });
 
   it('system.shutdown() leaves the cluster: peers see NodeLeft at once, not after the detector', async () => {

@@ -232,26 +232,34 @@ describe.skipIf(unavailable !== null)('tracing across a cluster', () => {
         'x'.repeat(5000),
       ];
       const entries = garbage.map((tp, n) => [TELL, sink.path, sink.id, payload(n), tp] as const);
-      nc.publish(subject, encodeFrame('x', 'x1', b.incarnation, 0, entries as never));
+      nc.publish(
+        subject,
+        encodeFrame(
+          { from: 'x', incarnation: 'x1', target: b.incarnation, seq: 0, base: 0 },
+          entries as never,
+        ),
+      );
       // A traceparent that is not a string at all, in a hand-made header.
       const header = JSON.stringify({
         f: 'x',
         i: 'x1',
         t: b.incarnation,
         s: garbage.length,
+        w: 0,
         e: [[TELL, sink.path, sink.id, payload(99).length, { evil: true }]],
       });
       const prefix = Buffer.alloc(6);
       prefix[0] = 0x54;
-      prefix[1] = 0x31;
+      prefix[1] = 0x32;
       prefix.writeUInt32BE(Buffer.byteLength(header), 2);
       nc.publish(subject, Buffer.concat([prefix, Buffer.from(header), payload(99)]));
       // Then a valid one: it is the parent.
       nc.publish(
         subject,
-        encodeFrame('x', 'x1', b.incarnation, garbage.length + 1, [
-          [TELL, sink.path, sink.id, payload(100), good],
-        ]),
+        encodeFrame(
+          { from: 'x', incarnation: 'x1', target: b.incarnation, seq: garbage.length + 1, base: 0 },
+          [[TELL, sink.path, sink.id, payload(100), good]],
+        ),
       );
       await nc.flush();
       await waitFor(() => got.length === garbage.length + 2, 'every raw message delivered');

@@ -56,7 +56,9 @@ export function nodeMetrics(
   counter('troupe_dead_letters_total', 'Dead letters on this node, by reason.', ['reason'], function* () {
     for (const [reason, n] of deadLetters) yield [{ reason }, n];
   });
-  const peer = (field: 'sent' | 'received' | 'delivered' | 'deadLettered' | 'lost' | 'undeliverable') =>
+  const peer = (
+    field: 'sent' | 'received' | 'delivered' | 'deadLettered' | 'lost' | 'undeliverable' | 'resent',
+  ) =>
     function* (): Iterable<[Record<'peer', string>, number]> {
       for (const p of node.stats().peers) yield [{ peer: p.node }, p[field]];
     };
@@ -69,9 +71,15 @@ export function nodeMetrics(
   );
   counter(
     'troupe_peer_messages_lost_total',
-    'Messages from each peer lost in transit (sequence gaps).',
+    'Messages sent to each peer and never acknowledged before it went down or left (fate unknown).',
     ['peer'],
     peer('lost'),
+  );
+  counter(
+    'troupe_peer_messages_resent_total',
+    'Messages sent again to each peer after a reconnect or a gap (the retransmit window).',
+    ['peer'],
+    peer('resent'),
   );
   counter(
     'troupe_peer_messages_dead_lettered_total',
