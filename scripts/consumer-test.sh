@@ -33,7 +33,7 @@ JSON
 npm install --no-audit --no-fund --silent \
   "$work"/tarballs/*.tgz "xstate@$xstate_min" "typescript@$ts_version" "@types/node@20"
 
-cp "$root"/apps/demo/src/examples/{quickstart,channels,actors,all-cores,bank}.ts src/
+cp "$root"/apps/demo/src/examples/{quickstart,channels,actors,all-cores,bank,cluster}.ts src/
 cat >tsconfig.json <<'JSON'
 {
   "compilerOptions": {
@@ -59,5 +59,9 @@ check quickstart 'average: 22°C'
 check channels 'price 2001'
 check actors 'breaker: hello ada'
 BANK_DB="$work/bank.db" check bank 'read model: total 110, richest alice, built from 3 events'
-# all-cores.ts needs a NATS server: type-checked above, run by the workspace's tests.
+# cluster.ts runs against the local NATS server when there is one (CI always has it); all-cores.ts
+# forks processes: type-checked above, run by the workspace's tests.
+if node -e 'require("net").connect(4222, "127.0.0.1").on("connect", () => process.exit(0)).on("error", () => process.exit(1))'; then
+  CLUSTER="consumer-$$" check cluster 'tea placed by a'
+fi
 echo "consumer test: $(ls "$work/tarballs" | tr '\n' ' ')installed with xstate@$xstate_min, type-checked (NodeNext, Bundler) and ran"

@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import { type Lagged, type SubscribeOptions, Topic, type TopicMessage, topic } from '@troupe/actors';
-import { type ActorRef, type Message, mpsc, withTraceContext } from '@troupe/runtime';
+import { type ActorRef, type Message, mpsc, withoutTracing, withTraceContext } from '@troupe/runtime';
 import { MessageEncodeError } from './errors.js';
 import type { ClusterNode } from './node.js';
 import { outgoingTraceparent, parseTraceparent } from './traceparent.js';
@@ -98,11 +98,15 @@ export async function clusterTopic<E extends Message>(
   const stats = { published: 0, received: 0, lost: 0, invalid: 0, dropped: 0 };
   const header = `${node.name}|${node.incarnation}`;
 
+  // The topic's own protocol (its stats polls, the Lagged notices a gap causes) is control
+  // traffic: never traced, so traces show only events.
   const lagged = (missed: number) => {
     const notice: Lagged = { type: 'Lagged', missed, topic: local.path };
-    Topic.stats(local).then(
+    withoutTracing(() => Topic.stats(local)).then(
       (s) => {
-        for (const sub of s.subscriptions) system.lookup(sub.subscriber)?.tell(notice as never);
+        withoutTracing(() => {
+          for (const sub of s.subscriptions) system.lookup(sub.subscriber)?.tell(notice as never);
+        });
       },
       () => {},
     );
@@ -218,7 +222,7 @@ export async function clusterTopic<E extends Message>(
   };
   /** Subscriptions made with `Topic.subscribe(local, …)` directly, or ended by a subscriber stopping. */
   const reconcile = () =>
-    Topic.stats(local).then(
+    withoutTracing(() => Topic.stats(local)).then(
       (s) => receiving(s.subscriptions.length > 0),
       () => {},
     );

@@ -9,7 +9,15 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { headers, nanos } from '@nats-io/nats-core';
-import { type ActorContext, type Behavior, type Message, receive, withTraceContext } from '@troupe/runtime';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import {
+  type ActorContext,
+  type Behavior,
+  currentTraceContext,
+  type Message,
+  receive,
+  withTraceContext,
+} from '@troupe/runtime';
 import { DurablePublishError, MessageEncodeError } from './errors.js';
 import type { ClusterNode } from './node.js';
 import { outgoingTraceparent, parseTraceparent } from './traceparent.js';
@@ -64,7 +72,13 @@ export interface DurableSubscriberOptions<E extends Message, S> {
    * sequence) and terminated in JetStream, so it never blocks the subscription. Default 5.
    */
   readonly maxDeliveries?: number;
-  /** An event not acknowledged within this many ms is redelivered (JetStream's `ack_wait`); default 30,000. */
+  /**
+   * An event not acknowledged within this many ms of its delivery is redelivered (JetStream's
+   * `ack_wait`); default 5,000. While this node is alive it keeps every event it holds (being
+   * handled, or waiting in the actor's mailbox) from expiring with in-progress acks every third
+   * of it, so a slow handler is never redelivered; it matters only when the node dies: its
+   * events come back within this time.
+   */
   readonly ackWaitMs?: number;
 }
 
@@ -101,8 +115,17 @@ export interface DurableTopic<E extends Message> {
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** One durable subscriber actor's consume loop and the events it holds, across its restarts. */
+interface Loop {
+  loop: ConsumerMessages | null;
+  stopped: boolean;
+  /** Delivered to this node and not yet acknowledged, terminated or nak'd: kept alive while held. */
+  readonly held: Set<JsMsg>;
+  keepAlive: ReturnType<typeof setInterval> | undefined;
+}
+
 /** The consume loop of each durable subscriber actor (by ref), across its restarts. */
-const loops = new WeakMap<object, { loop: ConsumerMessages | null; stopped: boolean }>();
+const loops = new WeakMap<object, Loop>();
 
 /**
  * Opens (creating if needed) the durable topic `name`: a JetStream stream
@@ -204,7 +227,7 @@ export async function durableTopic<E extends Message>(
       if (typeof sub.handle !== 'function') throw new TypeError('subscriber: handle must be a function');
       const maxAckPending = positive('maxAckPending', sub.maxAckPending, 64);
       const maxDeliveries = positive('maxDeliveries', sub.maxDeliveries, 5);
-      const ackWaitMs = positive('ackWaitMs', sub.ackWaitMs, 30_000);
+      const ackWaitMs = positive('ackWaitMs', sub.ackWaitMs, 5000);
       const start = sub.start ?? 'new';
       const deliver =
         start === 'new'
@@ -226,13 +249,22 @@ export async function durableTopic<E extends Message>(
        */
       const startLoop = (ctx: ActorContext<DurableDelivery>) => {
         if (loops.has(ctx.self)) return;
-        const entry: { loop: ConsumerMessages | null; stopped: boolean } = { loop: null, stopped: false };
+        const entry: Loop = { loop: null, stopped: false, held: new Set(), keepAlive: undefined };
         loops.set(ctx.self, entry);
+        // In-progress acks for every event held here, so none expires while this node lives.
+        entry.keepAlive = setInterval(
+          () => {
+            for (const msg of entry.held) msg.working();
+          },
+          Math.max(50, Math.floor(ackWaitMs / 3)),
+        );
+        entry.keepAlive.unref();
         void (async () => {
           try {
             const jsm = await jetstreamManager(nc);
+            let existing: Awaited<ReturnType<typeof jsm.consumers.info>> | undefined;
             try {
-              await jsm.consumers.info(stream, durable);
+              existing = await jsm.consumers.info(stream, durable);
             } catch {
               await jsm.consumers.add(stream, {
                 durable_name: durable,
@@ -240,6 +272,17 @@ export async function durableTopic<E extends Message>(
                 max_ack_pending: maxAckPending,
                 ack_wait: nanos(ackWaitMs),
                 ...deliver,
+              });
+            }
+            if (
+              existing !== undefined &&
+              (existing.config.ack_wait !== nanos(ackWaitMs) ||
+                existing.config.max_ack_pending !== maxAckPending)
+            ) {
+              // Same subscription, new settings: they apply from now on (the position is kept).
+              await jsm.consumers.update(stream, durable, {
+                ack_wait: nanos(ackWaitMs),
+                max_ack_pending: maxAckPending,
               });
             }
             const consumer = await js.consumers.get(stream, durable);
@@ -251,6 +294,7 @@ export async function durableTopic<E extends Message>(
             }
             for await (const msg of loop) {
               if (entry.stopped) break;
+              entry.held.add(msg);
               // Waits for room (bounded); an event stored with a traceparent continues its trace.
               const delivery: DurableDelivery = { type: '$durable.delivery', msg };
               const parent = parseTraceparent(msg.headers?.get('traceparent'));
@@ -269,20 +313,27 @@ export async function durableTopic<E extends Message>(
         loops.delete(ctx.self);
         if (entry === undefined) return;
         entry.stopped = true;
+        clearInterval(entry.keepAlive);
+        entry.held.clear();
         void entry.loop?.stop();
       };
+      /** The event is settled (acknowledged, terminated or nak'd): no longer kept alive here. */
+      const settled = (ctx: ActorContext<DurableDelivery>, msg: JsMsg) =>
+        loops.get(ctx.self)?.held.delete(msg);
 
       return receive<State, DurableDelivery>(
         { user: sub.initial },
         async (state, delivery, ctx) => {
           const msg = delivery.msg;
           const deliveries = msg.info.deliveryCount;
+          if (node.system.tracing) labelSpan(name, durable, msg.info.streamSequence);
           let event: unknown;
           try {
             event = channel.decode(msg.data);
           } catch (error) {
             ctx.system.log.error({ err: error, seq: msg.seq }, 'durable event did not decode: terminated');
             node.system.deadLetter('invalid', { stream, seq: msg.seq }, ctx.self.path, error);
+            settled(ctx, msg);
             msg.term();
             return state;
           }
@@ -292,6 +343,7 @@ export async function durableTopic<E extends Message>(
               { stream, seq: msg.seq, event, deliveries: deliveries - 1 },
               ctx.self.path,
             );
+            settled(ctx, msg);
             msg.term();
             return state;
           }
@@ -303,9 +355,11 @@ export async function durableTopic<E extends Message>(
               ctx,
             );
           } catch (error) {
+            settled(ctx, msg);
             msg.nak();
             throw error;
           }
+          settled(ctx, msg);
           msg.ack();
           return state;
         },
@@ -320,6 +374,24 @@ export async function durableTopic<E extends Message>(
       );
     },
   };
+}
+
+/**
+ * Names the topic on the span of the delivery being handled (the runtime made it, `handle
+ * $durable.delivery`): `messaging.destination.name` and `troupe.topic`, the subscription, and
+ * the event's stream sequence. A tracer that throws is the runtime's to report, not ours.
+ */
+function labelSpan(topic: string, subscription: string, seq: number): void {
+  try {
+    trace.getSpan(currentTraceContext() ?? ROOT_CONTEXT)?.setAttributes({
+      'messaging.destination.name': topic,
+      'troupe.topic': topic,
+      'troupe.subscription': subscription,
+      'troupe.durable.seq': seq,
+    });
+  } catch {
+    // a broken tracer: the event is handled all the same
+  }
 }
 
 function positive(field: string, value: number | undefined, fallback: number): number {

@@ -1,4 +1,4 @@
-import { type ActorRef, type Behavior, type Message, receive } from '@troupe/runtime';
+import { type ActorRef, type Behavior, type Message, receive, withoutTracing } from '@troupe/runtime';
 import { MemberRing } from './member-ring.js';
 import type { ClusterNode } from './node.js';
 import type { ServiceKey } from './service-key.js';
@@ -108,8 +108,9 @@ export function groupRouter<M extends Message>(
     {
       onStart: (ctx) => {
         const state: State = { routees: [], ring: null, next: 0, routed: 0, unsubscribe: null };
+        // Routee changes come from the registry: control traffic, never traced.
         state.unsubscribe = node.subscribe(key as ServiceKey<Message>, (refs) => {
-          ctx.self.tell({ type: '$groupRouter.routees', refs });
+          withoutTracing(() => ctx.self.tell({ type: '$groupRouter.routees', refs }));
         });
         return state;
       },

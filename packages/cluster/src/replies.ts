@@ -162,6 +162,7 @@ export class RemoteAskReply implements ActorRef<Message> {
       return;
     }
     this.finish();
+    this.system?.traceReply(this.target, message);
     this.resolve(message);
   }
 

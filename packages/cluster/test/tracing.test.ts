@@ -168,6 +168,12 @@ describe.skipIf(unavailable !== null)('tracing across a cluster', () => {
     await waitFor(() => named('handle ping').length === 1, 'the request span');
     expect(parentOf(only('handle ping'))).toBe(caller.spanId);
     expect(only('handle ping').spanContext().traceId).toBe(caller.traceId);
+    // The reply settled the ask on a: a span there, child of the replier's handling on b.
+    await waitFor(() => named('reply pong').length === 1, 'the reply span on the asking node');
+    const reply = only('reply pong');
+    expect(parentOf(reply)).toBe(only('handle ping').spanContext().spanId);
+    expect(reply.spanContext().traceId).toBe(caller.traceId);
+    expect(reply.attributes).toMatchObject({ 'troupe.node': 'a', 'troupe.ask.target': b.addressOf(echo) });
     exporter.reset();
 
     // Request from an actor, reply to its own mailbox: a → b → a, one trace.
@@ -338,5 +344,48 @@ describe.skipIf(unavailable !== null)('tracing through a durable topic', () => {
     expect(parentOf(first)).toBe(caller.spanId);
     expect(parentOf(second)).toBeUndefined();
     expect(first.attributes['troupe.actor.path']).toBe('/user/billing');
+    // The span names the topic, the subscription and the event's place in the stream.
+    expect(first.attributes).toMatchObject({
+      'messaging.destination.name': 'orders',
+      'troupe.topic': 'orders',
+      'troupe.subscription': 'billing',
+      'troupe.durable.seq': 1,
+    });
+  });
+});
+
+describe.skipIf(unavailable !== null)('what is traced on a quiet cluster', () => {
+  let server: NatsServer;
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('control traffic is never traced: heartbeats, acks, beacons, subscriptions and watches make no spans', async () => {
+    const [a, b] = (await nodes(server, ['a', 'b'])) as [ClusterNode, ClusterNode];
+    const got: Message[] = [];
+    const sink = b.system.spawn(record(got), { name: 'sink' });
+    const onA = await clusterTopic<Message>(a, 'prices');
+    const onB = await clusterTopic<Message>(b, 'prices');
+    await onB.subscribe(sink);
+    const orders = await durableTopic<Message>(a, 'orders');
+    b.system.spawn(orders.subscriber({ name: 'billing', start: 'all', initial: null, handle: (s) => s }), {
+      name: 'billing',
+    });
+    const watcher = a.system.spawn(
+      receive<null, { type: 'watch'; ref: ActorRef<Message> }>(null, (s, m, ctx) => {
+        ctx.watch(m.ref);
+        return s;
+      }),
+    );
+    watcher.tell({ type: 'watch', ref: a.refFor(b.addressOf(sink)) });
+    onA.publish({ type: 'tick' });
+    await waitFor(() => got.length === 1, 'the event arrived');
+    exporter.reset();
+    // Heartbeats every 100 ms, acks, the topic's beacon every second: no user message at all.
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual([]);
   });
 });

@@ -49,7 +49,12 @@ export {
 export type { MailboxOptions, SpawnOptions } from './actor/spawn-options.js';
 export type { SystemView } from './actor/system-view.js';
 export type { Timers } from './actor/timers.js';
-export { currentTraceContext, type TracingOptions, withTraceContext } from './actor/tracing.js';
+export {
+  currentTraceContext,
+  type TracingOptions,
+  withoutTracing,
+  withTraceContext,
+} from './actor/tracing.js';
 export type { BoundedQueueOptions } from './channel/bounded-queue.js';
 export { BroadcastReceiver, BroadcastSender, broadcast } from './channel/broadcast.js';
 export { type MpscOptions, mpsc, Receiver, Sender } from './channel/mpsc.js';

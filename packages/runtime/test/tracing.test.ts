@@ -14,6 +14,7 @@ import {
   type Message,
   receive,
   supervisor,
+  withoutTracing,
   withTraceContext,
 } from '@troupe/runtime';
 import { settle } from '@troupe/runtime/testing';
@@ -441,5 +442,42 @@ describe('tracing off', () => {
     expect(deadLetters.map((d) => d.message)).toEqual([third, first, second]);
     expect(deadLetters[1]?.message).toBe(first);
     expect(deadLetters[2]?.message).toBe(second);
+  });
+});
+
+describe('ask replies and control traffic', () => {
+  it('a reply that settles an ask is a reply span on the asking side, child of the replier’s handling', async () => {
+    const sys = start(true);
+    const echo = sys.spawn(
+      receive<null, { type: 'ping'; replyTo: ActorRef<{ type: 'pong' }> }>(null, (s, m) => {
+        m.replyTo.tell({ type: 'pong' });
+        return s;
+      }),
+      { name: 'echo' },
+    );
+    const root = provider.getTracer('test').startSpan('caller');
+    let asked: Promise<unknown> = Promise.resolve();
+    withTraceContext(trace.setSpan(ROOT_CONTEXT, root), () => {
+      asked = echo.ask((replyTo) => ({ type: 'ping', replyTo }));
+    });
+    root.end();
+    await expect(asked).resolves.toEqual({ type: 'pong' });
+    const reply = one('reply pong');
+    expect(parentOf(reply)).toBe(one('handle ping').spanContext().spanId);
+    expect(reply.kind).toBe(SpanKind.CONSUMER);
+    expect(reply.attributes).toMatchObject({ 'troupe.ask.target': '/user/echo', 'troupe.node': 'n1' });
+  });
+
+  it('withoutTracing: what is sent in it, and what its handlers send, is handled without spans', async () => {
+    const sys = start(true);
+    const last = sys.spawn(relay(null), { name: 'last' });
+    const first = sys.spawn(relay(last), { name: 'first' });
+    withoutTracing(() => first.tell({ type: 'hop', n: 1 }));
+    await settle(sys);
+    expect(spans()).toEqual([]);
+    expect(sys.inspect(last)?.processed).toBe(1);
+    first.tell({ type: 'hop', n: 2 }); // outside it: traced as usual
+    await settle(sys);
+    expect(named('handle hop')).toHaveLength(2);
   });
 });

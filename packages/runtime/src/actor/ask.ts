@@ -106,6 +106,7 @@ class ReplyRef<R extends Message> implements ActorRef<R>, Deadline {
     this.settled = true;
     this.withdraw = null;
     this.host.asks.settled(this);
+    this.host.tracing?.replied(this.target, message);
     this.resolve(message);
   }
 

@@ -1,6 +1,7 @@
 import {
   type Context,
   context,
+  createContextKey,
   INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
   type Span,
@@ -51,6 +52,11 @@ export interface TracingOptions {
 /** The context of the handler running synchronously now (kept without a context manager). */
 let ambient: Context | undefined;
 
+/** Marks a context whose messages are handled without a span (see {@link withoutTracing}). */
+const UNTRACED_KEY = createContextKey('troupe.untraced');
+const UNTRACED: Context = ROOT_CONTEXT.setValue(UNTRACED_KEY, true);
+const NON_RECORDING: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /**
  * The trace context a message sent now carries: the active OpenTelemetry context if it holds a
  * span (with a context manager, or inside `context.with`), else the span of the handler that
@@ -76,6 +82,16 @@ export function withTraceContext<T>(ctx: Context, fn: () => T): T {
   } finally {
     ambient = previous;
   }
+}
+
+/**
+ * Runs `fn` so that the messages sent in it — and whatever their handlers send in turn — are
+ * handled without a span and carry no trace context across the wire. For libraries' own
+ * protocol traffic (polls, subscriptions, periodic checks), so traces show only what users
+ * sent. Costs nothing when the system does not trace.
+ */
+export function withoutTracing<T>(fn: () => T): T {
+  return withTraceContext(UNTRACED, fn);
 }
 
 /**
@@ -173,8 +189,12 @@ export class Tracing {
     return currentTraceContext();
   }
 
-  /** Starts the span of handling `message` at `path`, child of `parent` (a new trace if none). */
+  /**
+   * Starts the span of handling `message` at `path`, child of `parent` (a new trace if none);
+   * a message sent under {@link withoutTracing} gets a span that records nothing.
+   */
   start(path: string, message: unknown, parent: Context | undefined): Handling {
+    if (parent?.getValue(UNTRACED_KEY) === true) return new Handling(NON_RECORDING, UNTRACED, this.onError);
     const type = typeOf(message);
     const base = parent ?? ROOT_CONTEXT;
     let span: Span;
@@ -201,6 +221,35 @@ export class Tracing {
   /** Runs a handler with its span current (also without a context manager). */
   run<T>(handling: Handling, fn: () => T): T {
     return withTraceContext(handling.context, fn);
+  }
+
+  /**
+   * A reply settled an ask to `target`: a short span `reply <type>` on the asking side, child of
+   * the replier's span (current now: the replying handler's, or the remote one a transport
+   * delivers it under). Nothing when the reply was sent without a span or as control traffic.
+   */
+  replied(target: string, message: unknown): void {
+    const parent = currentTraceContext();
+    if (parent === undefined || parent.getValue(UNTRACED_KEY) === true) return;
+    const type = typeOf(message);
+    try {
+      this.tracer
+        .startSpan(
+          type === undefined ? 'reply' : `reply ${type}`,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'troupe.ask.target': target,
+              'troupe.node': this.node,
+              ...(type === undefined ? {} : { 'troupe.message.type': type }),
+            },
+          },
+          parent,
+        )
+        .end();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   /** A supervisor restarted `path` after the message of span `failed` failed. */

@@ -233,6 +233,13 @@ export class ActorSystem implements SystemView {
   get tracing(): boolean {
     return this.#host.tracing !== null;
   }
+  /**
+   * @internal For transports: a reply from another node settled an ask made here (a span on the
+   * asking node, child of the remote replier's, when this system traces).
+   */
+  traceReply(target: string, message: unknown): void {
+    this.#host.tracing?.replied(target, message);
+  }
 
   /** Dead letters published since start. */
   get deadLetters(): number {
