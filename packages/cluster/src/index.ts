@@ -30,9 +30,10 @@ export {
   NodeUnreachableError,
 } from './errors.js';
 export { RemoteActorError } from './exit-reasons.js';
+export type { ActorLocation } from './finding.js';
 export { type GroupRouterOptions, type GroupRouting, groupRouter } from './group-router.js';
 export { joinCluster } from './join.js';
-export { type ActorLocation, ClusterNode } from './node.js';
+export { ClusterNode } from './node.js';
 export type { ClusterAuth, ClusterTls, FailureDetectorOptions, JoinOptions, LinkOptions } from './options.js';
 export { type ServiceKey, serviceKey } from './service-key.js';
 export type { ClusterStats, PeerCounters, PeerStats } from './stats.js';

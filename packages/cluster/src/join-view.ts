@@ -1,3 +1,4 @@
+import { ClusterJoinError } from './errors.js';
 import type { Heartbeat } from './membership.js';
 
 /**
@@ -49,6 +50,17 @@ export class JoinView {
     if (this.settled) return;
     this.registered.add(`${node}|${incarnation}`);
     this.check();
+  }
+
+  /** A heartbeat with this node's name from another incarnation: the join fails. Returns whether still joining. */
+  sameName(hb: Heartbeat, cluster: string): boolean {
+    if (this.settled) return false;
+    this.fail(
+      new ClusterJoinError(
+        `cannot join cluster ${cluster} as ${this.self}: a live node already has that name (incarnation ${hb.incarnation.slice(0, 64)})`,
+      ),
+    );
+    return true;
   }
 
   /** Joining must fail (another process has this node's name). */

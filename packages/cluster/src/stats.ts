@@ -53,6 +53,32 @@ export interface ClusterStats {
   readonly staleFrames: number;
 }
 
+/** The per-peer counters as `ClusterNode.stats()` shows them, sorted by peer. */
+export function collectStats(
+  node: { readonly name: string; readonly incarnation: string; readonly connected: boolean },
+  counters: ReadonlyMap<string, PeerCounters>,
+  peers: {
+    get(name: string): { readonly status: PeerStats['status']; readonly incarnation: string } | undefined;
+  },
+  invalidFrames: number,
+  staleFrames: number,
+): ClusterStats {
+  const list: PeerStats[] = [];
+  for (const [name, c] of counters) {
+    const p = peers.get(name);
+    list.push({ node: name, status: p?.status ?? 'down', incarnation: p?.incarnation ?? '', ...c });
+  }
+  list.sort((a, b) => (a.node < b.node ? -1 : 1));
+  return {
+    node: node.name,
+    incarnation: node.incarnation,
+    connected: node.connected,
+    peers: list,
+    invalidFrames,
+    staleFrames,
+  };
+}
+
 export function newCounters(): PeerCounters {
   return {
     sent: 0,

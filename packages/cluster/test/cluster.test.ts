@@ -200,7 +200,7 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     const remote = a.node.refFor<{ type: 'q'; replyTo: ActorRef<Message> }>(b.node.addressOf(stuck));
     const asking = remote.ask((replyTo) => ({ type: 'q', replyTo }), { timeoutMs: 30_000 });
     // Silence b without a goodbye: close its NATS connection under it.
-    await (b.node as unknown as { nc: { close(): Promise<void> } }).nc.close();
+    await b.node.connection.close();
     const t0 = Date.now();
     await expect(asking).rejects.toBeInstanceOf(NodeUnreachableError);
     expect(Date.now() - t0).toBeLessThan(5_000); // the detector's bound, not the ask's 30 s
@@ -230,6 +230,7 @@ describe.skipIf(unavailable !== null)('a cluster of two nodes on NATS', () => {
     const cyclic: Record<string, unknown> = { type: 'cyclic' };
     cyclic.self = cyclic;
     expect(() => remote.trySend({ type: 'fn', f: () => 1 })).toThrow(MessageEncodeError);
+    expect(() => remote.trySend({ type: 'fn', f: () => 1 })).toThrow(TypeError); // misuse, as a non-message is locally
     expect(() => remote.trySend({ type: 'date', at: new Date() })).toThrow(/Date is not plain data/);
     await expect(remote.send(cyclic as Message & Record<string, unknown>)).rejects.toBeInstanceOf(
       MessageEncodeError,

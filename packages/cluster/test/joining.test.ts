@@ -105,7 +105,7 @@ describe.skipIf(unavailable !== null)('joining a cluster', () => {
     const [a, b] = await cluster.nodes('a', 'b');
     if (a === undefined || b === undefined) throw new Error('nodes');
     // a dies without a goodbye: its connection is gone, so nothing answers for its name.
-    await (a.node as unknown as { nc: { close(): Promise<void> } }).nc.close();
+    await a.node.connection.close();
     const again = await cluster.start('a');
     expect(again.node.members()).toEqual(['b']);
     await waitFor(() => b.events.some((e) => e.type === 'NodeDown' && e.node === 'a'), 'old a down');
@@ -164,5 +164,43 @@ describe.skipIf(unavailable !== null)('joining a cluster', () => {
     } finally {
       await raw.close();
     }
+  });
+});
+
+describe.skipIf(unavailable !== null)('the seam for cluster services', () => {
+  let server: NatsServer;
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await cluster?.stopAll();
+    await server?.stop();
+  });
+
+  it('an attached service hears peers come and go in order and is closed when the node leaves; one that throws changes nothing', async () => {
+    cluster = new TestCluster(server.url);
+    const a = await cluster.start('a');
+    const heard: string[] = [];
+    a.node.attach({
+      name: 'broken',
+      peerUp: () => {
+        throw new Error('broken service');
+      },
+    });
+    a.node.attach({
+      name: 'listener',
+      peerUp: (node) => heard.push(`up ${node}`),
+      peerGone: (node, _incarnation, how) => heard.push(`${how} ${node}`),
+      close: async () => {
+        heard.push('closed');
+      },
+    });
+    const b = await cluster.start('b');
+    await waitFor(() => heard.includes('up b'), 'b up');
+    await b.system.shutdown();
+    await waitFor(() => heard.includes('left b'), 'b left');
+    await a.node.leave();
+    expect(heard).toEqual(['up b', 'left b', 'closed']);
   });
 });

@@ -104,7 +104,7 @@ describe.skipIf(unavailable !== null)('resolve by path; refs to a gone incarnati
     const oldRef = await a.node.resolve<Ping>({ node: 'b', path: '/user/svc' });
     await oldRef.ask((replyTo) => ({ type: 'ping', replyTo }));
     // b dies without a goodbye and comes back under its name, with its well-known actor.
-    await (b.node as unknown as { nc: { close(): Promise<void> } }).nc.close();
+    await b.node.connection.close();
     const b2 = await cluster.start('b');
     const fresh = b2.system.spawn(echo, { name: 'svc' });
     await waitFor(

@@ -1,7 +1,7 @@
 import { OK, type TrySendResult } from '../channel/results.js';
-import type { ActorCell } from './actor-cell.js';
 import type { ActorRef, AskOptions, Message } from './actor-ref.js';
 import type { Deadline } from './ask-timeouts.js';
+import type { ActorCell } from './cell/actor-cell.js';
 import { ActorStoppedError, AskTimeoutError, MessageDroppedError } from './errors.js';
 import type { Host } from './host.js';
 

@@ -1,8 +1,8 @@
 import type { TrySendResult, WaitOptions } from '../channel/results.js';
-import type { ActorCell } from './actor-cell.js';
 import type { ActorAddress, ActorRef, AskOptions, Message } from './actor-ref.js';
 import { formatAddress } from './address.js';
 import { askCell } from './ask.js';
+import type { ActorCell } from './cell/actor-cell.js';
 import { ActorStoppedError } from './errors.js';
 import type { Tracing } from './tracing.js';
 

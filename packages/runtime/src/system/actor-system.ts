@@ -1,22 +1,19 @@
-import { type ActorCell, newCell } from '../actor/actor-cell.js';
 import type { ActorAddress, ActorRef, Message } from '../actor/actor-ref.js';
 import type { ActorStats, ActorTreeNode } from '../actor/actor-stats.js';
-import { AskTimeouts } from '../actor/ask-timeouts.js';
 import { type Behavior, receive } from '../actor/behavior.js';
-import { Dispatcher } from '../actor/dispatcher.js';
+import { type ActorCell, newCell } from '../actor/cell/actor-cell.js';
 import { type ClusterEvent, type DeadLetterReason, EventStream, type SystemEvent } from '../actor/events.js';
-import { type ExitReason, SHUTDOWN } from '../actor/exit-reason.js';
-import type { ActorInfo, Host } from '../actor/host.js';
+import { SHUTDOWN } from '../actor/exit-reason.js';
 import { LocalRef } from '../actor/local-ref.js';
 import type { SpawnOptions } from '../actor/spawn-options.js';
 import type { SystemView } from '../actor/system-view.js';
-import { resolveTracing, type Tracing, type TracingOptions } from '../actor/tracing.js';
-import type { OverflowPolicy } from '../channel/overflow.js';
+import { resolveTracing, type TracingOptions } from '../actor/tracing.js';
 import { type IdGenerator, nanoIds } from '../ids.js';
 import { defaultLogger, type Logger } from '../logger.js';
 import { OptionChecks } from '../options.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { guardIds, guardLogger, validateClock, validateIds, validateLogger } from './guards.js';
+import { SystemHost } from './system-host.js';
 
 /** Options of {@link ActorSystem.start}. */
 export interface ActorSystemOptions {
@@ -408,94 +405,6 @@ const observers = new Set<(system: ActorSystem) => void>();
 export function observeSystems(observer: (system: ActorSystem) => void): () => void {
   observers.add(observer);
   return () => observers.delete(observer);
-}
-
-class SystemHost implements Host {
-  readonly dispatcher = new Dispatcher();
-  readonly asks: AskTimeouts;
-  shuttingDown = false;
-  deadLetters = 0;
-  /** Every cell created, while the test kit's auditor tracks this system (else null). */
-  tracked: ActorCell<Message>[] | null = null;
-
-  created(cell: ActorCell<Message>): void {
-    this.tracked?.push(cell);
-  }
-
-  constructor(
-    readonly system: ActorSystem,
-    readonly clock: Clock,
-    readonly ids: IdGenerator,
-    readonly log: Logger,
-    readonly askTimeoutMs: number,
-    private readonly events: EventStream,
-    readonly tracing: Tracing | null,
-  ) {
-    this.asks = new AskTimeouts(clock);
-  }
-
-  deadLetter(reason: DeadLetterReason, message: unknown, recipient: string, error?: unknown): void {
-    this.deadLetters++;
-    if (this.events.active) {
-      this.events.publish(
-        error === undefined
-          ? { type: 'DeadLetter', reason, message, recipient }
-          : { type: 'DeadLetter', reason, message, recipient, error },
-      );
-    }
-  }
-
-  publishStarted(cell: ActorInfo): void {
-    if (this.events.active)
-      this.events.publish({ type: 'ActorStarted', path: cell.path, id: cell.id, restarts: cell.restarts });
-  }
-
-  publishFailed(cell: ActorInfo, error: unknown, phase: 'start' | 'running'): void {
-    cell.log.error({ err: error, phase }, phase === 'start' ? 'actor failed to start' : 'actor failed');
-    if (this.events.active)
-      this.events.publish({ type: 'ActorFailed', path: cell.path, id: cell.id, error, phase });
-  }
-
-  publishExited(cell: ActorInfo, reason: ExitReason): void {
-    if (this.events.active) {
-      this.events.publish({
-        type: 'ActorExited',
-        path: cell.path,
-        id: cell.id,
-        restarts: cell.restarts,
-        reason,
-      });
-    }
-  }
-
-  publishRestarted(cell: ActorInfo, reason: ExitReason): void {
-    const err = reason.type === 'error' ? reason.error : undefined;
-    cell.log.warn({ err, restarts: cell.restarts }, 'actor restarted');
-    if (this.events.active) {
-      this.events.publish({
-        type: 'ActorRestarted',
-        path: cell.path,
-        id: cell.id,
-        restarts: cell.restarts,
-        reason,
-      });
-    }
-  }
-
-  publishDropped(cell: ActorInfo, message: unknown, policy: OverflowPolicy): void {
-    if (this.events.active) this.events.publish({ type: 'MessageDropped', path: cell.path, message, policy });
-  }
-
-  publishEscalated(cell: ActorInfo, error: unknown): void {
-    cell.log.error({ err: error }, 'supervisor escalated');
-    if (this.events.active)
-      this.events.publish({ type: 'SupervisorEscalated', path: cell.path, id: cell.id, error });
-  }
-
-  publishStopped(cell: ActorInfo, reason: ExitReason): void {
-    if (this.events.active)
-      this.events.publish({ type: 'ActorStopped', path: cell.path, id: cell.id, reason });
-  }
 }
 
 /** Whether `path` names an actor directly under the `/user` guardian. */

@@ -1,10 +1,10 @@
 import type { SpanContext } from '@opentelemetry/api';
-import type { Logger } from '../logger.js';
-import type { Message } from './actor-ref.js';
+import type { Logger } from '../../logger.js';
+import type { Message } from '../actor-ref.js';
+import type { ExitReason } from '../exit-reason.js';
+import type { TimerScheduler } from '../timers.js';
+import type { Handling } from '../tracing.js';
 import { DeathWatch } from './death-watch.js';
-import type { ExitReason } from './exit-reason.js';
-import type { TimerScheduler } from './timers.js';
-import type { Handling } from './tracing.js';
 
 /**
  * The parts of an actor cell most actors never use, allocated on first use so that idle actors

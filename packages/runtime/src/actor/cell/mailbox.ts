@@ -1,9 +1,9 @@
-import type { BoundedQueue } from '../channel/bounded-queue.js';
-import { QueueChannel, type QueueConsumer } from '../channel/queue-channel.js';
+import type { BoundedQueue } from '../../channel/bounded-queue.js';
+import { QueueChannel, type QueueConsumer } from '../../channel/queue-channel.js';
+import type { Message } from '../actor-ref.js';
+import type { Terminated } from '../behavior.js';
+import type { ExitReason } from '../exit-reason.js';
 import type { ActorCell } from './actor-cell.js';
-import type { Message } from './actor-ref.js';
-import type { Terminated } from './behavior.js';
-import type { ExitReason } from './exit-reason.js';
 
 /** A system-lane message: handled before any user message. */
 export type SystemMessage =

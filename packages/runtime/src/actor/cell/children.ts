@@ -1,6 +1,6 @@
+import type { Message } from '../actor-ref.js';
+import { validateName } from '../spawn-options.js';
 import type { ActorCell } from './actor-cell.js';
-import type { Message } from './actor-ref.js';
-import { validateName } from './spawn-options.js';
 
 /**
  * An actor's children by name, in start order (Pekko's `dungeon/Children`). Generated names

@@ -1,8 +1,8 @@
+import type { Message } from '../actor-ref.js';
+import type { Terminated } from '../behavior.js';
+import type { ExitReason } from '../exit-reason.js';
+import { FOREIGN_REF, type ForeignRef, type ForeignWatcher } from '../foreign-ref.js';
 import type { ActorCell } from './actor-cell.js';
-import type { Message } from './actor-ref.js';
-import type { Terminated } from './behavior.js';
-import type { ExitReason } from './exit-reason.js';
-import { FOREIGN_REF, type ForeignRef, type ForeignWatcher } from './foreign-ref.js';
 
 /**
  * Death watch (Pekko's `dungeon/DeathWatch`): who watches an actor and whom it watches. Both
