@@ -17,7 +17,7 @@
  * `[data-peer="<peer>"]`; tree rows `[data-path="<path>"]` with `button[data-action="crash"]`
  * and `button[data-action="slow"]` on workers (their `data-on` names the node). Only a card has `data-node`.
  */
-import { createHash } from 'node:crypto';
+import { selfContainedPage } from '../web/page-kit.js';
 import { STYLE } from '../web/page-style.js';
 
 const CLUSTER_STYLE = `
@@ -54,20 +54,11 @@ td.path { font-family: var(--mono); white-space: nowrap; }
 
 // Plain ES2020 for the browser. No template literals here: this text sits inside one.
 const SCRIPT = `
-'use strict';
 var cards = new Map();
 var slowed = new Set();
 var lastLedger = null;
 var eventsKey = '';
 
-function el(tag, attrs, children) {
-  var node = document.createElement(tag);
-  for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
-  (children || []).forEach(function (c) { node.append(c); });
-  return node;
-}
-function setText(node, text) { if (node && node.textContent !== text) node.textContent = text; }
-function fmt(n) { return typeof n === 'number' ? n.toLocaleString('en-US') : '-'; }
 function duration(s) {
   if (typeof s !== 'number') return '-';
   if (s < 60) return s + ' s';
@@ -285,21 +276,6 @@ function drawTraces(traces) {
 }
 
 // ---- commands ----
-function report(ok, text) {
-  var r = document.getElementById('result');
-  r.setAttribute('data-ok', ok ? 'true' : 'false');
-  setText(r, text);
-}
-function post(route, body, what) {
-  return fetch(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    .then(function (res) { return res.json().then(function (j) { return { res: res, json: j }; }); })
-    .then(function (r) {
-      if (r.res.ok) report(true, what + ': ok');
-      else report(false, what + ': ' + (r.json && r.json.error ? r.json.error : 'HTTP ' + r.res.status));
-      return r.res.ok;
-    })
-    .catch(function (e) { report(false, what + ': ' + e.message); return false; });
-}
 document.addEventListener('click', function (event) {
   var button = event.target.closest && event.target.closest('button');
   if (!button || button.disabled) return;
@@ -328,8 +304,6 @@ document.addEventListener('click', function (event) {
 });
 
 // ---- polling ----
-var statusEl = document.getElementById('status');
-function setStatus(state, text) { statusEl.setAttribute('data-state', state); setText(statusEl, text); }
 function draw(s) {
   setText(document.getElementById('cluster'), 'cluster ' + s.cluster + ' on ' + s.natsUrl);
   var up = s.nodes.filter(function (n) { return n.status === 'up'; }).length;
@@ -380,32 +354,15 @@ const BODY = `
 </main>
 `;
 
-const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
-const PAGE_STYLE = STYLE + CLUSTER_STYLE;
+const page = selfContainedPage({
+  title: 'Troupe demo &middot; cluster',
+  style: STYLE + CLUSTER_STYLE,
+  body: BODY,
+  script: SCRIPT,
+});
 
 /** The whole page. */
-export const CLUSTER_PAGE_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>Troupe demo &middot; cluster</title>
-<style>${PAGE_STYLE}</style>
-</head>
-<body>${BODY}<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+export const CLUSTER_PAGE_HTML = page.html;
 
 /** Only its own inline style and script (by hash), and connections back to this server. */
-export const CLUSTER_PAGE_CSP = [
-  "default-src 'none'",
-  `script-src ${sha256(SCRIPT)}`,
-  `style-src ${sha256(PAGE_STYLE)}`,
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const CLUSTER_PAGE_CSP = page.csp;

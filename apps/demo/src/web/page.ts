@@ -18,12 +18,11 @@
  * `delivered-<subscriber path>`, `missed-<subscriber path>`, `crash-<path>`, `slow-<path>`,
  * `flood`, `action-result`, `dead-letters`, `dead-letters-total`.
  */
-import { createHash } from 'node:crypto';
+import { selfContainedPage } from './page-kit.js';
 import { STYLE } from './page-style.js';
 
 // Plain ES2020 for the browser. No template literals here: this text sits inside one.
 const SCRIPT = `
-'use strict';
 var CHARTS = [
   { key: 'requests', label: 'Requests / s', unit: '', color: '#1f5fbf', pick: function (s) { return s.requests; } },
   { key: 'latency', label: 'Avg latency', unit: 'ms', color: '#7a3fb0', pick: function (s) { return s.avgLatencyMs; } },
@@ -38,19 +37,11 @@ var slowed = new Set();
 var treeKey = '';
 var cells = new Map();
 
-function el(tag, attrs, children) {
-  var node = document.createElement(tag);
-  for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
-  (children || []).forEach(function (c) { node.append(c); });
-  return node;
-}
 function svg(tag, attrs) {
   var node = document.createElementNS(SVG, tag);
   for (var k in attrs) node.setAttribute(k, attrs[k]);
   return node;
 }
-function setText(node, text) { if (node && node.textContent !== text) node.textContent = text; }
-function fmt(n) { return typeof n === 'number' ? n.toLocaleString('en-US') : '-'; }
 
 // ---- charts ----
 var charts = {};
@@ -250,21 +241,6 @@ function drawDeadLetters(letters, total) {
 }
 
 // ---- commands ----
-function report(ok, text) {
-  var r = document.getElementById('result');
-  r.setAttribute('data-ok', ok ? 'true' : 'false');
-  setText(r, text);
-}
-function post(route, body, what) {
-  return fetch(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    .then(function (res) { return res.json().then(function (j) { return { res: res, json: j }; }); })
-    .then(function (r) {
-      if (r.res.ok) report(true, what + ': ok');
-      else report(false, what + ': ' + (r.json && r.json.error ? r.json.error : 'HTTP ' + r.res.status));
-      return r.res.ok;
-    })
-    .catch(function (e) { report(false, what + ': ' + e.message); return false; });
-}
 document.addEventListener('click', function (event) {
   var button = event.target.closest && event.target.closest('button[data-action]');
   if (!button) return;
@@ -286,8 +262,6 @@ document.addEventListener('click', function (event) {
 
 // ---- live stream ----
 buildCharts();
-var statusEl = document.getElementById('status');
-function setStatus(state, text) { statusEl.setAttribute('data-state', state); setText(statusEl, text); }
 var source = new EventSource('/events');
 source.addEventListener('open', function () { setStatus('live', '\\u25cf live'); });
 source.addEventListener('error', function () { setStatus('down', '\\u25cb reconnecting\\u2026'); });
@@ -345,36 +319,15 @@ const BODY = `
 </main>
 `;
 
-function sha256(text: string): string {
-  return `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
-}
+const page = selfContainedPage({
+  title: 'Troupe demo &middot; live dashboard',
+  style: STYLE,
+  body: BODY,
+  script: SCRIPT,
+});
 
 /** The whole page. */
-export const PAGE_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>Troupe demo &middot; live dashboard</title>
-<style>${STYLE}</style>
-</head>
-<body>${BODY}<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+export const PAGE_HTML = page.html;
 
-/**
- * The page's Content-Security-Policy: only its own inline style and script (by hash), and
- * connections back to this server.
- */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  `script-src ${sha256(SCRIPT)}`,
-  `style-src ${sha256(STYLE)}`,
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** Only its own inline style and script (by hash), and connections back to this server. */
+export const PAGE_CSP = page.csp;
