@@ -175,6 +175,8 @@ describe('router: consistentHash', () => {
   });
 });
 
+const aggregates = (probe: TestProbe<WindowAggregate>) => probe.messages as readonly WindowAggregate[];
+
 type Reading = { type: 'reading'; sensor: unknown; celsius: number };
 const reading = (sensor: unknown, celsius: number): Reading => ({ type: 'reading', sensor, celsius });
 
@@ -237,10 +239,10 @@ describe('windows: key and value', () => {
     for (const r of readings) ref.tell(r);
     await settle(system);
     expectFailedReadings();
-    expect(out.messages.map((m) => [m.key, m.count, m.sum])).toEqual([['a', 2, 4]]);
+    expect(aggregates(out).map((m) => [m.key, m.count, m.sum])).toEqual([['a', 2, 4]]);
     ref.tell(reading('b', 6));
     await settle(system);
-    expect(out.messages.map((m) => [m.key, m.count, m.sum])).toEqual([
+    expect(aggregates(out).map((m) => [m.key, m.count, m.sum])).toEqual([
       ['a', 2, 4],
       ['b', 2, 10],
     ]);
@@ -264,7 +266,7 @@ describe('windows: key and value', () => {
     expect(
       deadLetters().map((d) => [d.reason, (d.message as WindowAggregate).key, d.recipient, d.error]),
     ).toEqual([['failed', 'a', '/user/out', boomTarget]]);
-    expect(out.messages.map((m) => [m.key, m.sum, m.start])).toEqual([
+    expect(aggregates(out).map((m) => [m.key, m.sum, m.start])).toEqual([
       ['b', 2, 0],
       ['a', 7, 100],
     ]);
