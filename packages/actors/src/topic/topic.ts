@@ -105,6 +105,7 @@ const topics = new WeakSet<object>();
 export function isTopic(ref: unknown): boolean {
   return typeof ref === 'object' && ref !== null && topics.has(ref);
 }
+
 /** Each topic's subscriptions, kept across its restarts (the ref stays the same: restarts are in place). */
 const tables = new WeakMap<object, TopicState<Message>>();
 
@@ -253,7 +254,8 @@ function publish<E extends Message>(
   try {
     Object.freeze(event);
   } catch (error) {
-    // Only a proxy refuses: published to no one, rather than a failure of the topic.
+    // A proxy can refuse (so can a typed array with elements): published to no one, rather
+    // than a failure of the topic.
     deadLetterFailed(ctx, event, ctx.self.path, error);
     return null;
   }
