@@ -1,18 +1,24 @@
 /**
- * Option checks shared by the actor factories: each throws naming the factory and the field,
- * before anything starts.
+ * Option checks shared by the actor factories: each throws naming the factory and the field.
+ * A factory runs every one of them through the runtime's `OptionChecks` before anything
+ * starts, so a user reads about every bad field in one error (one bad field: its own
+ * `TypeError`/`RangeError`; several: one `InvalidOptionsError` listing each).
  *
  * Not exported from the package.
  */
-import type { ActorRef, Message } from '@troupe/runtime';
+import { type ActorRef, type Message, OptionChecks } from '@troupe/runtime';
 
-/** Throws `TypeError` unless `options` is an object. */
-export function checkObject(owner: string, options: unknown): void {
+/**
+ * Throws `TypeError` unless `options` is an object (then no field can be checked); otherwise
+ * returns the `OptionChecks` that collects the field checks of `owner`.
+ */
+export function checkOptions(owner: string, options: unknown): OptionChecks {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(
       `${owner}: options must be an object; got ${options === null ? 'null' : typeof options}`,
     );
   }
+  return new OptionChecks(owner);
 }
 
 /** Throws `RangeError` unless `value` is a safe integer ≥ `min`. */

@@ -315,7 +315,7 @@ describe('circuitBreaker: events, stop and options', () => {
 
 describe('circuit breaker machine (pure transitions)', () => {
   const input = { failureThreshold: 2, resetTimeoutMs: 1000, halfOpenMaxCalls: 1 };
-  const replyTo = {} as ActorRef<CallResult<unknown>>;
+  const replyTo = { path: '/user/caller', tell() {} } as unknown as ActorRef<CallResult<unknown>>;
   const failure = { type: 'callResult', ok: false, error: new Error('x') } as const;
   const success = { type: 'callResult', ok: true, value: 1 } as const;
 

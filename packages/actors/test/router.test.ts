@@ -134,7 +134,7 @@ describe('router', () => {
     spawnRouter({ consistentHash: () => 'k' }, 2);
     await settle(system);
     const node = system.tree().children.find((c) => c.name === 'router');
-    expect(node?.details).toEqual({ routing: 'consistentHash', size: 2, routed: 0 });
+    expect(node?.details).toEqual({ routing: 'consistentHash', size: 2, routed: 0, keyErrors: 0 });
     expect(node?.children.map((c) => [c.name, c.kind, c.children.map((w) => w.name)])).toEqual([
       ['pool', 'supervisor', ['worker-1', 'worker-2']],
     ]);

@@ -1,5 +1,6 @@
 import { type ActorContext, type ActorRef, type Behavior, receive } from '@troupe/runtime';
-import { checkDuration, checkInteger, checkObject, checkRef } from '../check-options.js';
+import { checkDuration, checkInteger, checkOptions, checkRef } from '../check-options.js';
+import { sendGuarded, tellGuarded } from '../failed-message.js';
 
 /** A batch of items, in the order they were added; never empty. */
 export interface Batch<T> {
@@ -34,6 +35,8 @@ export interface BatcherOptions<T> {
 interface State<T> {
   items: T[];
   batches: number;
+  /** Batches the target threw on (each a `failed` dead letter for the target). */
+  emitErrors: number;
 }
 
 const AGE_TIMER = 'age';
@@ -55,7 +58,11 @@ const AGED: BatchAged = { type: '$batcher.aged' };
  * **Stopping.** When the batcher stops (or restarts), the partial batch is flushed with `tell`
  * (a full target mailbox then makes it a `mailboxFull` dead letter), so accepted items are not
  * lost silently.
- * **Errors.** Throws `TypeError`/`RangeError` naming the field on bad options.
+ * **A target that throws** (a user-made ref whose `trySend`, `send` or `tell` throws) fails that
+ * batch only: it becomes a `failed` dead letter carrying the error, addressed to the target,
+ * counted (`emitErrors` in `system.tree()` details); the batcher keeps collecting.
+ * **Errors.** Throws on bad options before anything starts, naming each bad field (one: its
+ * `TypeError`/`RangeError`; several: an `InvalidOptionsError` listing them).
  *
  * @example
  * const writer = system.spawn(batcher<Row>({ maxSize: 500, maxAgeMs: 200, target: dbWriter }));
@@ -63,10 +70,11 @@ const AGED: BatchAged = { type: '$batcher.aged' };
  */
 export function batcher<T>(options: BatcherOptions<T>): Behavior<BatcherMsg<T>> {
   const owner = 'batcher';
-  checkObject(owner, options);
-  const maxSize = checkInteger(owner, 'maxSize', options.maxSize, 1);
-  const maxAgeMs = checkDuration(owner, 'maxAgeMs', options.maxAgeMs);
-  const target = checkRef(owner, 'target', options.target);
+  const checks = checkOptions(owner, options);
+  const maxSize = checks.run(() => checkInteger(owner, 'maxSize', options.maxSize, 1), 1);
+  const maxAgeMs = checks.run(() => checkDuration(owner, 'maxAgeMs', options.maxAgeMs), 1);
+  const target = checks.run(() => checkRef(owner, 'target', options.target), options.target);
+  checks.done();
 
   const emit = (state: State<T>, ctx: ActorContext<BatcherMsg<T>>, withBackpressure: boolean): void => {
     ctx.timers.cancel(AGE_TIMER);
@@ -74,14 +82,16 @@ export function batcher<T>(options: BatcherOptions<T>): Behavior<BatcherMsg<T>> 
     const batch: Batch<T> = { type: 'Batch', items: state.items };
     state.items = [];
     state.batches++;
-    if (withBackpressure) ctx.send(target, batch);
-    else target.tell(batch);
+    const sent = withBackpressure ? sendGuarded(ctx, target, batch) : tellGuarded(ctx, target, batch);
+    if (!sent && state.emitErrors++ === 0) {
+      ctx.log.warn({ target: target.path }, 'batcher: the target threw; the batch is a failed dead letter');
+    }
   };
   const flushOnExit = (state: State<T>, _reason: unknown, ctx: ActorContext<BatcherMsg<T>>) =>
     emit(state, ctx, false);
 
   return receive<State<T>, BatcherMsg<T>>(
-    { items: [], batches: 0 },
+    { items: [], batches: 0, emitErrors: 0 },
     (state, message, ctx) => {
       switch (message.type) {
         case 'Add':
@@ -98,10 +108,16 @@ export function batcher<T>(options: BatcherOptions<T>): Behavior<BatcherMsg<T>> 
       }
     },
     {
-      onStart: () => ({ items: [], batches: 0 }),
+      onStart: () => ({ items: [], batches: 0, emitErrors: 0 }),
       onStop: flushOnExit,
       onRestart: flushOnExit,
-      describe: (state) => ({ pending: state.items.length, batches: state.batches, maxSize, maxAgeMs }),
+      describe: (state) => ({
+        pending: state.items.length,
+        batches: state.batches,
+        emitErrors: state.emitErrors,
+        maxSize,
+        maxAgeMs,
+      }),
     },
   );
 }

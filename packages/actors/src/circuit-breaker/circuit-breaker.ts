@@ -5,7 +5,8 @@ import {
   type Behavior,
   fromMachine,
 } from '@troupe/runtime';
-import { checkDuration, checkFunction, checkInteger, checkObject, checkRef } from '../check-options.js';
+import { checkDuration, checkFunction, checkInteger, checkOptions, checkRef } from '../check-options.js';
+import { tellGuarded } from '../failed-message.js';
 import { type BreakerEvent, type BreakerInput, circuitBreakerMachine, SETTLED } from './machine.js';
 
 /** Where a breaker is: `closed` lets calls through, `open` fails them fast, `halfOpen` lets a few trials through. */
@@ -115,11 +116,19 @@ export class CallTimeoutError extends Error {
  * that is already open or half-open).
  * **Events.** Every transition is logged and told to `events` as `CircuitStateChanged`
  * (a `tell`: a full or stopped `events` mailbox makes it a dead letter; the breaker never waits).
+ * **Callbacks and refs that throw.** The state of the circuit never depends on a user callback
+ * other than `call`, whose throw or rejection is that call's failure (above). An `events` ref
+ * whose `tell` throws makes that `CircuitStateChanged` a `failed` dead letter carrying the error,
+ * addressed to `events`; a caller's `replyTo` whose `tell` throws does the same with the
+ * `CallResult`. Either way the transition stands: an open circuit stays open. A `call` without
+ * a ref to reply to (untyped code) is an `unhandled` dead letter, as is a forged outcome
+ * without a result.
  * **Stopping and restarts.** A restart begins closed with no failures. Outcomes of calls started
  * before it are still replied. If the breaker is stopped, an outcome is told straight to its
  * caller. A caller that gets no reply (e.g. the breaker was stopped before taking its call) sees
  * its `ask` time out.
- * **Errors.** Throws `TypeError`/`RangeError` naming the field on bad options.
+ * **Errors.** Throws on bad options before anything starts, naming each bad field (one: its
+ * `TypeError`/`RangeError`; several: an `InvalidOptionsError` listing them).
  * **Gotchas.** Keep the default `block` mailbox: a dropping policy could drop outcomes, which
  * would leave a half-open trial slot taken.
  *
@@ -131,18 +140,33 @@ export function circuitBreaker<Req, Res>(
   options: CircuitBreakerOptions<Req, Res>,
 ): Behavior<CircuitBreakerMsg<Req, Res>> {
   const owner = 'circuitBreaker';
-  checkObject(owner, options);
-  const call = checkFunction(owner, 'call', options.call) as (request: unknown) => Promise<unknown>;
+  const checks = checkOptions(owner, options);
+  const call = checks.run(() => checkFunction(owner, 'call', options.call), options.call) as (
+    request: unknown,
+  ) => Promise<unknown>;
   const input: BreakerInput = {
-    failureThreshold: checkInteger(owner, 'failureThreshold', options.failureThreshold, 1),
-    resetTimeoutMs: checkDuration(owner, 'resetTimeoutMs', options.resetTimeoutMs),
-    halfOpenMaxCalls: checkInteger(owner, 'halfOpenMaxCalls', options.halfOpenMaxCalls ?? 1, 1),
+    failureThreshold: checks.run(
+      () => checkInteger(owner, 'failureThreshold', options.failureThreshold, 1),
+      1,
+    ),
+    resetTimeoutMs: checks.run(() => checkDuration(owner, 'resetTimeoutMs', options.resetTimeoutMs), 1),
+    halfOpenMaxCalls: checks.run(
+      () => checkInteger(owner, 'halfOpenMaxCalls', options.halfOpenMaxCalls ?? 1, 1),
+      1,
+    ),
   };
-  const timeoutMs =
-    options.callTimeoutMs === undefined
-      ? undefined
-      : checkDuration(owner, 'callTimeoutMs', options.callTimeoutMs);
-  const events = options.events === undefined ? undefined : checkRef(owner, 'events', options.events);
+  const timeoutMs = checks.run(
+    () =>
+      options.callTimeoutMs === undefined
+        ? undefined
+        : checkDuration(owner, 'callTimeoutMs', options.callTimeoutMs),
+    undefined,
+  );
+  const events = checks.run(
+    () => (options.events === undefined ? undefined : checkRef(owner, 'events', options.events)),
+    undefined,
+  );
+  checks.done();
 
   const behavior = fromMachine(
     (ctx) =>
@@ -160,16 +184,23 @@ export function circuitBreaker<Req, Res>(
                 result,
               }),
             ),
-          reply: (_, { replyTo, result }) => ctx.reply(replyTo, result),
-          reject: (_, { replyTo, state }) =>
-            ctx.reply(replyTo, {
+          // Refs from users (callers' replyTo, `events`) are told through a guard: a throwing
+          // ref inside a machine action would fail the machine and restart the circuit closed.
+          reply: (_, { replyTo, result }) => {
+            tellGuarded(ctx, replyTo, result);
+          },
+          reject: (_, { replyTo, state }) => {
+            tellGuarded(ctx, replyTo, {
               type: 'callResult',
               ok: false,
               error: new CircuitOpenError(ctx.self.path, state),
-            }),
+            });
+          },
           notify: (_, { from, to }) => {
             ctx.log.debug({ from, to }, 'circuit state changed');
-            events?.tell({ type: 'CircuitStateChanged', breaker: ctx.self.path, from, to });
+            if (events !== undefined) {
+              tellGuarded(ctx, events, { type: 'CircuitStateChanged', breaker: ctx.self.path, from, to });
+            }
           },
         },
       }),
@@ -195,7 +226,7 @@ function startOperation(
     done = true;
     if (timer !== undefined) ctx.clock.clearTimeout(timer);
     const message = settled(result);
-    ctx.self.send(message).catch(() => ctx.reply(message.replyTo, result));
+    ctx.self.send(message).catch(() => tellGuarded(ctx, message.replyTo, result));
   };
   if (timeoutMs !== undefined) {
     const error = new CallTimeoutError(ctx.self.path, timeoutMs);

@@ -10,10 +10,16 @@
  * that started before the last transition, or in an earlier incarnation of the actor) is replied
  * to its caller but does not move the breaker.
  *
+ * **Malformed events** (from untyped code: a `call` without a ref to reply to, an outcome without
+ * a result) enable no transition, so the runtime makes them `unhandled` dead letters; a guard
+ * never reads a field that may be missing, so garbage cannot fail the machine (which would
+ * restart it closed, forgetting an open circuit).
+ *
  * Not exported from the package: `circuitBreaker` is the public face.
  */
 import type { ActorRef } from '@troupe/runtime';
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
+import { isRef } from '../failed-message.js';
 import type { CallResult, CallSettled, CircuitBreakerMsg, CircuitState } from './circuit-breaker.js';
 
 /** The machine's view of the messages: requests and results are opaque to it. */
@@ -41,7 +47,14 @@ const nextEpoch = () => ++epochs;
 
 type Settled = CallSettled<unknown>;
 
-const isSettled = (event: BreakerEvent): event is Settled => event.type === SETTLED;
+/** An outcome with what replying needs: a ref, and a result that says `ok` or not. */
+const isSettled = (event: BreakerEvent): event is Settled => {
+  if (event.type !== SETTLED) return false;
+  const result = (event as Partial<Settled>).result as Partial<CallResult<unknown>> | null | undefined;
+  return (
+    isRef(event.replyTo) && typeof result === 'object' && result !== null && typeof result.ok === 'boolean'
+  );
+};
 const current = (context: BreakerContext, event: BreakerEvent): event is Settled =>
   isSettled(event) && event.epoch === context.epoch;
 
@@ -78,6 +91,10 @@ export const circuitBreakerMachine = setup({
     currentFailure: ({ context, event }) => current(context, event) && !event.result.ok,
     currentSuccess: ({ context, event }) => current(context, event) && event.result.ok,
     trialSlotFree: ({ context }) => context.trials < context.halfOpenMaxCalls,
+    /** A call that can be answered: it carries a ref to reply to. */
+    validCall: ({ event }) => event.type === 'call' && isRef(event.replyTo),
+    /** An outcome that can be replied (of any epoch). */
+    validOutcome: ({ event }) => isSettled(event),
   },
   delays: {
     resetTimeout: ({ context }) => context.resetTimeoutMs,
@@ -91,6 +108,7 @@ export const circuitBreakerMachine = setup({
       entry: ['newEpoch', assign({ failures: 0 })],
       on: {
         call: {
+          guard: 'validCall',
           actions: {
             type: 'startCall',
             params: ({ context, event }) => ({
@@ -117,7 +135,7 @@ export const circuitBreakerMachine = setup({
             guard: 'currentSuccess',
             actions: [{ type: 'reply', params: replyParams }, assign({ failures: 0 })],
           },
-          { actions: { type: 'reply', params: replyParams } },
+          { guard: 'validOutcome', actions: { type: 'reply', params: replyParams } },
         ],
       },
     },
@@ -126,9 +144,10 @@ export const circuitBreakerMachine = setup({
       after: { resetTimeout: { target: 'halfOpen', actions: notify('open', 'halfOpen') } },
       on: {
         call: {
+          guard: 'validCall',
           actions: { type: 'reject', params: ({ event }) => ({ replyTo: event.replyTo, state: 'open' }) },
         },
-        [SETTLED]: { actions: { type: 'reply', params: replyParams } },
+        [SETTLED]: { guard: 'validOutcome', actions: { type: 'reply', params: replyParams } },
       },
     },
     halfOpen: {
@@ -136,7 +155,7 @@ export const circuitBreakerMachine = setup({
       on: {
         call: [
           {
-            guard: 'trialSlotFree',
+            guard: and(['validCall', 'trialSlotFree']),
             actions: [
               assign({ trials: ({ context }) => context.trials + 1 }),
               {
@@ -150,6 +169,7 @@ export const circuitBreakerMachine = setup({
             ],
           },
           {
+            guard: 'validCall',
             actions: {
               type: 'reject',
               params: ({ event }) => ({ replyTo: event.replyTo, state: 'halfOpen' }),
@@ -167,7 +187,7 @@ export const circuitBreakerMachine = setup({
             target: 'open',
             actions: [{ type: 'reply', params: replyParams }, notify('halfOpen', 'open')],
           },
-          { actions: { type: 'reply', params: replyParams } },
+          { guard: 'validOutcome', actions: { type: 'reply', params: replyParams } },
         ],
       },
     },

@@ -10,7 +10,8 @@ import {
   type SupervisorMessage,
   supervisor,
 } from '@troupe/runtime';
-import { checkFunction, checkInteger, checkObject } from '../check-options.js';
+import { checkFunction, checkInteger, checkOptions } from '../check-options.js';
+import { deadLetterFailed } from '../failed-message.js';
 import { HashRing } from './hash-ring.js';
 
 /**
@@ -50,6 +51,8 @@ interface State<M extends Message> {
   readonly ready: Promise<readonly ActorRef<M>[]>;
   next: number;
   routed: number;
+  /** Messages whose `consistentHash` threw (each a `failed` dead letter). */
+  keyErrors: number;
 }
 
 /**
@@ -70,8 +73,17 @@ interface State<M extends Message> {
  * never handles (it was stopped) are dead letters, as for any actor.
  * **Start.** The router learns its workers' refs from the pool with one request; messages that
  * arrive meanwhile wait in the router's mailbox.
- * **Errors.** Throws `TypeError`/`RangeError` naming the field on bad options (the pool's
- * intensity and mailbox included). A throw from `consistentHash` fails the router.
+ * **A throwing `consistentHash`** (or a key whose conversion to a string throws) fails that
+ * message only: it becomes a `failed` dead letter carrying the error, addressed to the router,
+ * and is counted (`keyErrors` in `system.tree()` details). The router keeps its pool, and the
+ * workers keep what is queued for them. A non-string key is converted with `String()`.
+ * **A throwing `worker` factory** means the worker cannot be built: a failed start of that
+ * worker (`ActorFailed`, phase `start`), which the pool answers like any failure — it restarts
+ * the worker in place (its mailbox kept) within its intensity, and past it fails the router
+ * (see Pool failure).
+ * **Errors.** Throws on bad options before anything starts, naming each bad field (the pool's
+ * intensity and mailbox included): the field's `TypeError`/`RangeError` for one, an
+ * `InvalidOptionsError` listing them for several.
  *
  * @example
  * const decoders = system.spawn(router({ size: 4, worker: decoder, routing: 'roundRobin' }), { name: 'decoders' });
@@ -79,34 +91,49 @@ interface State<M extends Message> {
  */
 export function router<M extends Message>(options: RouterOptions<M>): Behavior<M> {
   const owner = 'router';
-  checkObject(owner, options);
-  const size = checkInteger(owner, 'size', options.size, 1);
-  const worker = checkFunction(owner, 'worker', options.worker);
-  const routing = checkRouting(owner, options.routing);
-  const ring = typeof routing === 'object' ? new HashRing(size, VNODES) : null;
-  const pool = supervisor({
-    strategy: 'oneForOne',
+  const checks = checkOptions(owner, options);
+  const size = checks.run(() => checkInteger(owner, 'size', options.size, 1), 1);
+  const worker = checks.run(() => checkFunction(owner, 'worker', options.worker), unbuilt);
+  const routing = checks.run(() => checkRouting(owner, options.routing), 'roundRobin');
+  const poolOptions = (workers: number) => ({
+    strategy: 'oneForOne' as const,
     intensity: options.intensity ?? DEFAULT_ROUTER_INTENSITY,
-    children: Array.from({ length: size }, (_, i) => ({
+    children: Array.from({ length: workers }, (_, i) => ({
       id: `worker-${i + 1}`,
       start: worker as unknown as () => Behavior<Message>,
       restart: 'permanent' as const,
       ...(options.mailbox === undefined ? {} : { mailbox: options.mailbox }),
     })),
   });
+  // The pool's own checks (intensity, the workers' mailbox) are reported with the router's,
+  // each once: checked on a pool of one worker, since every worker shares the same options.
+  checks.run(() => supervisor(poolOptions(1)), null);
+  checks.done();
+  const pool = supervisor(poolOptions(size));
+  const ring = typeof routing === 'object' ? new HashRing(size, VNODES) : null;
 
   const route = (state: State<M>, message: M, ctx: ActorContext<M>): State<M> => {
     const workers = state.workers as readonly ActorRef<M>[];
-    state.routed++;
     if (routing === 'broadcast') {
       for (const w of workers) ctx.send(w, message);
     } else if (routing === 'roundRobin') {
       ctx.send(workers[state.next] as ActorRef<M>, message);
       state.next = (state.next + 1) % workers.length;
     } else {
-      const node = (ring as HashRing).nodeFor(String(routing.consistentHash(message)));
+      let node: number;
+      try {
+        node = (ring as HashRing).nodeFor(String(routing.consistentHash(message)));
+      } catch (error) {
+        // That message's failure, not the router's: failing would restart the pool and lose its queues.
+        if (state.keyErrors++ === 0) {
+          ctx.log.warn({ err: error }, 'router: consistentHash threw; the message is a failed dead letter');
+        }
+        deadLetterFailed(ctx, message, ctx.self.path, error);
+        return state;
+      }
       ctx.send(workers[node] as ActorRef<M>, message);
     }
+    state.routed++;
     return state;
   };
 
@@ -128,7 +155,7 @@ export function router<M extends Message>(options: RouterOptions<M>): Behavior<M
           children.map((child) => child.ref as unknown as ActorRef<M>),
         );
         ready.catch(() => {}); // observed by the first message's handler, which then fails
-        return { pool: ref, workers: null, ready, next: 0, routed: 0 };
+        return { pool: ref, workers: null, ready, next: 0, routed: 0, keyErrors: 0 };
       },
       onTerminated: (state, signal, ctx) => {
         if (state === null || signal.ref !== state.pool) return state;
@@ -142,9 +169,15 @@ export function router<M extends Message>(options: RouterOptions<M>): Behavior<M
         routing: typeof routing === 'object' ? 'consistentHash' : routing,
         size,
         routed: state?.routed ?? 0,
+        keyErrors: state?.keyErrors ?? 0,
       }),
     },
   );
+}
+
+/** Stands for a bad `worker` option while the other options are checked (never started). */
+function unbuilt(): never {
+  throw new TypeError('router: worker must be a function');
 }
 
 function checkRouting<M extends Message>(owner: string, routing: Routing<M>): Routing<M> {

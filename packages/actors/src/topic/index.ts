@@ -1,9 +1,9 @@
+export { SelfSubscriptionError } from './self-subscription-error.js';
 export {
   type Lagged,
   type OnFull,
   type SubscribeOptions,
   type SubscriptionStats,
-  Topic,
   type TopicAck,
   type TopicControl,
   type TopicFilter,
@@ -11,3 +11,4 @@ export {
   type TopicStats,
   topic,
 } from './topic.js';
+export { Topic } from './topic-client.js';

@@ -1,12 +1,13 @@
 import {
   type ActorContext,
   type ActorRef,
-  ActorStoppedError,
   type Behavior,
   type Message,
   receive,
   type SystemEvent,
 } from '@troupe/runtime';
+import { deadLetterFailed, isRef, tellGuarded } from '../failed-message.js';
+import type { SelfSubscriptionError } from './self-subscription-error.js';
 
 /**
  * Told to a subscriber (with `onFull: 'lag'`) when it has room again after it missed events
@@ -35,7 +36,12 @@ export type OnFull = 'lag' | 'block' | 'drop';
 export type TopicFilter<E extends Message> = ((event: E) => boolean) | readonly E['type'][];
 
 export interface SubscribeOptions<E extends Message> {
-  /** Default: every event. */
+  /**
+   * Default: every event. A predicate that throws fails that event's delivery to this
+   * subscriber only: a `failed` dead letter (the event, addressed to the subscriber, carrying
+   * the error), counted in `missed` and `filterErrors`; the other subscribers get the event and
+   * the subscription stays.
+   */
   readonly filter?: TopicFilter<E>;
   /** Default `'lag'`. */
   readonly onFull?: OnFull;
@@ -45,7 +51,8 @@ export interface SubscribeOptions<E extends Message> {
  * One subscription's counters. `matched` counts the events published while subscribed that
  * passed its filter; each of them is either `delivered` (queued in the subscriber's mailbox) or
  * `missed` (its mailbox was full, closed, or its filter threw), so `delivered + missed = matched`.
- * `filterErrors` counts the events whose filter threw (they are in `missed`). For a subscriber
+ * `filterErrors` counts the events whose filter threw (they are in `missed`, and each is a
+ * `failed` dead letter addressed to the subscriber). For a subscriber
  * whose mailbox evicts (`dropOldest` / `latest`), an event evicted after delivery moves from
  * `delivered` to `missed` (the one case where `delivered` goes down).
  */
@@ -67,8 +74,11 @@ export interface TopicStats {
 /** The reply to a subscribe or unsubscribe request: applied, or refused with why (`error`). */
 export interface TopicAck {
   readonly type: 'TopicAck';
-  /** Set when the request was refused: the subscriber is stopped or is not an actor of this system. */
-  readonly error?: 'stopped' | 'notAnActor';
+  /**
+   * Set when the request was refused: the subscriber is stopped, is not an actor of this
+   * system, or is the topic itself (`'self'`: see {@link SelfSubscriptionError}).
+   */
+  readonly error?: 'stopped' | 'notAnActor' | 'self';
 }
 
 /** The control messages of a topic. Their types start with `$topic.`: events must not. */
@@ -90,13 +100,20 @@ export type TopicControl<E extends Message> =
 
 /** Live topics of this process (their refs survive restarts): lets `Topic.subscribe` refuse a non-topic at once. */
 const topics = new WeakSet<object>();
+
+/** Whether `ref` is (the ref of) a topic of this process, also a stopped one. Internal. */
+export function isTopic(ref: unknown): boolean {
+  return typeof ref === 'object' && ref !== null && topics.has(ref);
+}
+
 /** Each topic's subscriptions, kept across its restarts (the ref stays the same: restarts are in place). */
 const tables = new WeakMap<object, TopicState<Message>>();
 
 /** What a topic accepts: events of `E` (each one is published) and control messages. */
 export type TopicMessage<E extends Message> = E | TopicControl<E>;
 
-const ON_FULL: readonly string[] = ['lag', 'block', 'drop'];
+/** The valid `onFull` values. Internal. */
+export const ON_FULL: readonly string[] = ['lag', 'block', 'drop'];
 const ACK: TopicAck = Object.freeze({ type: 'TopicAck' });
 
 class Subscription<E extends Message> {
@@ -116,7 +133,10 @@ class Subscription<E extends Message> {
     public evicting: boolean,
   ) {}
 
-  /** Whether `event` passes the filter; a filter that throws counts the event as missed. */
+  /**
+   * Whether `event` passes the filter. A filter that throws fails this delivery only: the
+   * event counts as matched and missed, and is a `failed` dead letter for the subscriber.
+   */
   matches(event: E, ctx: ActorContext<TopicMessage<E>>): boolean {
     if (this.types !== null) return this.types.has(event.type);
     if (this.accepts === null) return true;
@@ -128,9 +148,10 @@ class Subscription<E extends Message> {
       if (this.filterErrors++ === 0) {
         ctx.log.warn(
           { err: error, subscriber: this.ref.path },
-          'topic filter threw: the event counts as missed',
+          'topic filter threw: the event counts as missed and is a failed dead letter',
         );
       }
+      deadLetterFailed(ctx, event, this.ref.path, error);
       return false;
     }
   }
@@ -172,7 +193,14 @@ function freshState<E extends Message>(): TopicState<E> {
  * exactly one of `delivered` or `missed` grows (a subscriber's own dropping mailbox policy
  * counts as missed). `Lagged` notices are not events and are not counted.
  * **Events** are frozen (`Object.freeze`) on publish, so subscribers cannot change what others
- * see. Event types must not start with `$topic.`.
+ * see (an event that cannot be frozen, e.g. a proxy that refuses, is a `failed` dead letter of
+ * the topic, published to no one). Event types must not start with `$topic.`.
+ * **Callbacks that throw** fail one delivery, never the topic: see `filter` in
+ * {@link SubscribeOptions}; a `replyTo` whose `tell` throws makes that reply a `failed` dead letter.
+ * **Loops.** A topic refuses to subscribe itself ({@link SelfSubscriptionError}). A loop through
+ * other actors (a subscriber that republishes what it gets to the same topic, or two topics
+ * subscribed to each other) cannot be told from a pipeline and is not refused; it stays bounded
+ * by the mailboxes on the way and shows in the counters (the package README, "Loops").
  * **Inspect** it with {@link Topic.stats} or in `system.tree()` (the node's `details`).
  */
 export function topic<E extends Message>(): Behavior<TopicMessage<E>> {
@@ -223,8 +251,15 @@ function publish<E extends Message>(
   event: E,
   ctx: ActorContext<TopicMessage<E>>,
 ): Promise<void>[] | null {
+  try {
+    Object.freeze(event);
+  } catch (error) {
+    // A proxy can refuse (so can a typed array with elements): published to no one, rather
+    // than a failure of the topic.
+    deadLetterFailed(ctx, event, ctx.self.path, error);
+    return null;
+  }
   state.published++;
-  Object.freeze(event);
   const subscriptions = state.subscriptions;
   let waits: Promise<void>[] | null = null;
   for (let i = 0; i < subscriptions.length; i++) {
@@ -337,10 +372,11 @@ function control<E extends Message>(
       // Only a live actor of this system can be watched and delivered to: anything else (a
       // plain object that looks like a ref, an ask's temporary replyTo) is refused.
       const target = ctx.system.inspect(m.subscriber);
-      if (target === undefined || target.status === 'stopped') {
+      if (target === undefined || target.status === 'stopped' || target.id === ctx.self.id) {
         ctx.unhandled();
         if (isRef(m.replyTo)) {
-          ctx.reply(m.replyTo, { type: 'TopicAck', error: target === undefined ? 'notAnActor' : 'stopped' });
+          const error = target === undefined ? 'notAnActor' : target.id === ctx.self.id ? 'self' : 'stopped';
+          tellGuarded(ctx, m.replyTo, { type: 'TopicAck', error });
         }
         return;
       }
@@ -359,7 +395,7 @@ function control<E extends Message>(
       }
       if (evicting) listenForEvictions(state, ctx);
       ctx.watch(m.subscriber);
-      if (isRef(m.replyTo)) ctx.reply(m.replyTo, ACK);
+      if (isRef(m.replyTo)) tellGuarded(ctx, m.replyTo, ACK);
       return;
     }
     case '$topic.unsubscribe':
@@ -369,10 +405,10 @@ function control<E extends Message>(
       }
       remove(state, m.subscriber);
       ctx.unwatch(m.subscriber);
-      if (isRef(m.replyTo)) ctx.reply(m.replyTo, ACK);
+      if (isRef(m.replyTo)) tellGuarded(ctx, m.replyTo, ACK);
       return;
     case '$topic.stats':
-      if (isRef(m.replyTo)) ctx.reply(m.replyTo, describe(state));
+      if (isRef(m.replyTo)) tellGuarded(ctx, m.replyTo, describe(state));
       else ctx.unhandled();
       return;
     case '$topic.retryLagged': {
@@ -390,16 +426,6 @@ function control<E extends Message>(
   }
 }
 
-/** Whether `value` looks like an actor ref (untyped callers can send anything). */
-function isRef(value: unknown): value is ActorRef<Message> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { path?: unknown }).path === 'string' &&
-    typeof (value as { tell?: unknown }).tell === 'function'
-  );
-}
-
 function remove<E extends Message>(state: TopicState<E>, ref: { readonly id: string }): void {
   const at = state.subscriptions.findIndex((s) => s.ref === ref);
   if (at >= 0) state.subscriptions.splice(at, 1);
@@ -411,76 +437,4 @@ function describe<E extends Message>(state: TopicState<E>): TopicStats {
     published: state.published,
     subscriptions: state.subscriptions.map((s) => s.stats()),
   };
-}
-
-/**
- * Client functions for a topic. `subscribe`/`unsubscribe` resolve once the topic has applied
- * them (they are asks), so a publish that follows is seen — or not — for sure.
- */
-export const Topic = {
-  /**
-   * Subscribes `subscriber` (replacing an earlier subscription of the same ref). Rejects with
-   * `TypeError` for a bad filter or `onFull`, checked here before anything is sent.
-   */
-  async subscribe<E extends Message>(
-    topicRef: ActorRef<TopicMessage<E>>,
-    subscriber: ActorRef<NoInfer<E> | Lagged> | ActorRef<NoInfer<E>>,
-    options: SubscribeOptions<NoInfer<E>> = {},
-  ): Promise<void> {
-    assertTopic(topicRef, 'subscribe');
-    const { filter, onFull } = options;
-    if (onFull !== undefined && !ON_FULL.includes(onFull)) {
-      throw new TypeError(`onFull must be 'lag', 'block' or 'drop'; got ${String(onFull)}`);
-    }
-    if (filter !== undefined && typeof filter !== 'function' && !Array.isArray(filter)) {
-      throw new TypeError('filter must be a predicate or an array of event types');
-    }
-    const ack = await topicRef.ask<TopicAck>((replyTo) => ({
-      type: '$topic.subscribe',
-      subscriber: subscriber as ActorRef<E | Lagged>,
-      options,
-      replyTo,
-    }));
-    if (ack.error === 'stopped') throw new ActorStoppedError(subscriber.path);
-    if (ack.error === 'notAnActor') {
-      throw new TypeError(`Topic.subscribe: ${String(subscriber.path)} is not an actor of this system`);
-    }
-  },
-  async unsubscribe<E extends Message>(
-    topicRef: ActorRef<TopicMessage<E>>,
-    subscriber: ActorRef<NoInfer<E> | Lagged> | ActorRef<NoInfer<E>>,
-  ): Promise<void> {
-    assertTopic(topicRef, 'unsubscribe');
-    await topicRef.ask<TopicAck>((replyTo) => ({
-      type: '$topic.unsubscribe',
-      subscriber: subscriber as ActorRef<E | Lagged>,
-      replyTo,
-    }));
-  },
-  /**
-   * Publishes without waiting (a `tell`; `await topicRef.send(event)` waits for room instead).
-   * Throws `TypeError` for an event whose type starts with `$topic.` (reserved for control).
-   */
-  publish<E extends Message>(topicRef: ActorRef<TopicMessage<E>>, event: NoInfer<E>): void {
-    const type = (event as { type?: unknown } | null)?.type;
-    if (typeof type === 'string' && type.startsWith('$topic.')) {
-      throw new TypeError(`event types must not start with $topic. (reserved for control); got ${type}`);
-    }
-    topicRef.tell(event);
-  },
-  /** The topic's counters: events published, and per subscription delivered / missed. */
-  stats<E extends Message>(topicRef: ActorRef<TopicMessage<E>>): Promise<TopicStats> {
-    assertTopic(topicRef, 'stats');
-    return topicRef.ask<TopicStats>((replyTo) => ({ type: '$topic.stats', replyTo }));
-  },
-};
-
-/** Throws `TypeError` at once for a ref that is not a topic of this process (rather than an ask timeout later). */
-function assertTopic(ref: unknown, what: string): void {
-  if (typeof ref !== 'object' || ref === null || !topics.has(ref)) {
-    const path = (ref as { path?: unknown } | null)?.path;
-    throw new TypeError(
-      `Topic.${what}: ${typeof path === 'string' ? path : String(ref)} is not a topic (spawn one with topic())`,
-    );
-  }
 }
