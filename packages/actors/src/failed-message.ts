@@ -8,18 +8,16 @@
  *
  * Not exported from the package.
  */
-import { type ActorContext, type ActorRef, ActorSystem, type Message } from '@troupe/runtime';
+import type { ActorContext, ActorRef, Message } from '@troupe/runtime';
 
-type Context = Pick<ActorContext<never>, 'system' | 'log'>;
+type Context = Pick<ActorContext<never>, 'system'>;
 
 /**
  * Records `message` as a `failed` dead letter for `recipient` (a path), carrying `error`:
  * counted in `system.deadLetters` and published on `system.events`, as the runtime's own are.
  */
 export function deadLetterFailed(ctx: Context, message: unknown, recipient: string, error: unknown): void {
-  const system = ctx.system;
-  if (system instanceof ActorSystem) system.deadLetter('failed', message, recipient, error);
-  else ctx.log.error({ err: error, recipient }, 'message failed (no actor system to dead-letter it to)');
+  ctx.system.deadLetter('failed', message, recipient, error);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Clock } from '../time/clock.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { ActorStats, ActorTreeNode } from './actor-stats.js';
 import type { Behavior } from './behavior.js';
-import type { EventStream } from './events.js';
+import type { DeadLetterReason, EventStream } from './events.js';
 import type { SpawnOptions } from './spawn-options.js';
 
 /**
@@ -30,4 +30,9 @@ export interface SystemView {
   inspect(ref: ActorAddress): ActorStats | undefined;
   /** A serializable snapshot of the tree under `/user`. */
   tree(): ActorTreeNode;
+  /**
+   * Publishes a dead letter for `recipient` (a path or address): for libraries whose actor fails
+   * one message without failing itself (a user callback threw for it), and for transports.
+   */
+  deadLetter(reason: DeadLetterReason, message: unknown, recipient: string, error?: unknown): void;
 }
