@@ -137,11 +137,13 @@ export interface NodeDown {
 }
 
 /**
- * Messages from a cluster node were lost in transit (a broker restart, a cut connection):
- * this node saw a gap in that link's sequence numbers. Like `Lagged`, a count, never silence.
+ * Messages this node sent to cluster node `node` whose fate is unknown: the node was declared
+ * down or left before it acknowledged them (while both nodes live, the link resends what did
+ * not arrive, so this does not happen). Like `Lagged`, a count, never silence.
  */
 export interface MessagesLost {
   readonly type: 'MessagesLost';
+  /** The peer they were sent to. */
   readonly node: string;
   readonly count: number;
 }
