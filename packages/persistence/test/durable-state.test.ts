@@ -8,6 +8,7 @@ import {
   Effect,
   memoryStore,
   type PersistenceStore,
+  RecoveryError,
 } from '../src/index.js';
 import { ControlledStore } from './support/store-wrappers.js';
 import { startSystem } from './support/systems.js';
@@ -113,14 +114,17 @@ describe('durableState', () => {
     expect(await add(refB, 'from-b-again')).toEqual(['from-a', 'from-b-again']);
   });
 
-  it('a stored state that cannot be read fails the start with a DecodeError; fromStored upgrades old shapes', async () => {
+  it('a stored state that cannot be read fails the start with a RecoveryError; fromStored upgrades old shapes', async () => {
     const store = memoryStore();
     await store.write([{ kind: 'state', persistenceId: 'broken', expectedRevision: 0, payload: '{' }]);
     await store.write([{ kind: 'state', persistenceId: 'old', expectedRevision: 0, payload: '["x","y"]' }]);
     const { system, failures } = start();
     system.spawn(cart('broken', store));
     await waitFor(() => failures.length === 1, 'the failed start');
-    expect(failures[0]?.error).toBeInstanceOf(DecodeError);
+    const error = failures[0]?.error as RecoveryError;
+    expect(error).toBeInstanceOf(RecoveryError);
+    expect(error).toMatchObject({ persistenceId: 'broken', seq: 1 });
+    expect(error.cause).toBeInstanceOf(DecodeError);
     expect(String(failures[0]?.error)).toMatch(/broken: state revision 1 cannot be decoded/);
     const upgraded = system.spawn(
       cart('old', store, (stored) =>
