@@ -83,33 +83,58 @@ export class PostgresCalls {
    * did not die; otherwise the pool destroys it and opens a fresh one when needed.
    */
   private async withClient<T>(body: (client: PoolClient, call: ClientCall) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw pgUnavailable(this.name, error, false) ?? error;
-    }
-    let lost: Error | undefined;
-    const onError = (error: Error): void => {
-      lost ??= error;
-    };
-    client.on('error', onError);
+    const checkout = await this.checkout();
+    const { client } = checkout;
     const call: ClientCall = { committing: false, reusable: false };
     let discard: Error | undefined;
     try {
       return await body(client, call);
     } catch (error) {
-      const unavailable = pgUnavailable(this.name, error, call.committing, lost !== undefined);
+      const unavailable = pgUnavailable(this.name, error, call.committing, checkout.lost !== undefined);
       if (unavailable !== undefined || !call.reusable) {
         discard = unavailable ?? (error instanceof Error ? error : new Error(String(error)));
       }
       throw unavailable ?? error;
     } finally {
-      client.removeListener('error', onError);
+      client.removeListener('error', checkout.onError);
       // Released with an error, the pool destroys the connection instead of reusing it.
-      client.release(discard ?? lost);
+      client.release(discard ?? checkout.lost);
     }
   }
+
+  /**
+   * A client from the pool with this call's `'error'` listener already on it. The callback form
+   * of `pool.connect` matters: the pool takes its own listener off when it hands a client out,
+   * and a promise would resume the caller only after the current I/O callback, which may go on
+   * to parse the FATAL message of a terminated backend on that very client (pg parses several
+   * messages per chunk), with no listener left: an uncaught `'error'`.
+   */
+  private checkout(): Promise<Checkout> {
+    return new Promise<Checkout>((resolve, reject) => {
+      this.pool.connect((error, client) => {
+        if (error || !client) {
+          reject(pgUnavailable(this.name, error, false) ?? error);
+          return;
+        }
+        const checkout: Checkout = {
+          client,
+          lost: undefined,
+          onError: (e: Error) => {
+            checkout.lost ??= e;
+          },
+        };
+        client.on('error', checkout.onError);
+        resolve(checkout);
+      });
+    });
+  }
+}
+
+/** A client checked out for one call, and the connection error it reported meanwhile, if any. */
+interface Checkout {
+  readonly client: PoolClient;
+  lost: Error | undefined;
+  readonly onError: (error: Error) => void;
 }
 
 /** What a call on a checked-out client tells `withClient` about itself. */
