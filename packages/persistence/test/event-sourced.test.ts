@@ -1,4 +1,4 @@
-import { type ActorSystem, InvalidOptionsError, supervisor } from '@troupe/runtime';
+import { type ActorRef, type ActorSystem, InvalidOptionsError, supervisor } from '@troupe/runtime';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
@@ -10,6 +10,7 @@ import {
   memoryStore,
   type PersistenceStore,
   RecoveryError,
+  StoreUnavailableError,
 } from '../src/index.js';
 import {
   type AccountCommand,
@@ -276,6 +277,37 @@ describe('eventSourced', () => {
     expect(replies).toEqual(refs.map((_, i) => i));
     expect(store.batches.length).toBeLessThanOrEqual(3);
     expect(Math.max(...store.batches.map((b) => b.length))).toBeGreaterThanOrEqual(25);
+  });
+
+  it('a lost connection fails the whole batch; each actor of it fails on its own, restarts and recovers', async () => {
+    const { system, failures, deadLetters } = start();
+    const store = new ControlledStore(memoryStore());
+    const children = Array.from({ length: 20 }, (_, i) => ({
+      id: `a${i}`,
+      behavior: account(`acct-${i}`, store),
+    }));
+    system.spawn(
+      supervisor({ strategy: 'oneForOne', intensity: { maxRestarts: 100, withinMs: 60_000 }, children }),
+      { name: 'bank' },
+    );
+    const refs = children.map((c) => system.lookup(`/user/bank/${c.id}`) as ActorRef<AccountCommand>);
+    await Promise.all(refs.map((ref) => deposit(ref, 1)));
+    const lost = new StoreUnavailableError('controlled', 'connection', true, {
+      cause: new Error('ECONNRESET'),
+    });
+    store.failWrites = lost;
+    const before = store.batches.length;
+    for (const ref of refs) ref.tell({ type: 'deposit', amount: 100 });
+    await waitFor(() => failures.length === refs.length, 'every actor of the batch to fail');
+    expect(store.batches.length - before).toBe(1); // one batch for all of them
+    expect(new Set(failures.map((f) => f.path))).toEqual(new Set(refs.map((r) => r.path)));
+    expect(failures.every((f) => f.error === lost && f.phase === 'running')).toBe(true);
+    expect(deadLetters.filter((d) => d.reason === 'failed' && d.error === lost)).toHaveLength(refs.length);
+    store.failWrites = null;
+    // Each recovered on its own from what is stored (the failed batch stored nothing), and goes on.
+    expect(await Promise.all(refs.map((ref) => balanceOf(ref)))).toEqual(refs.map(() => 1));
+    expect(await Promise.all(refs.map((ref) => deposit(ref, 1)))).toEqual(refs.map(() => 2));
+    expect(refs.every((ref) => system.inspect(ref)?.restarts === 1)).toBe(true);
   });
 
   it('Effect.unhandled makes the command an unhandled dead letter', async () => {

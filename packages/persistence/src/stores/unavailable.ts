@@ -23,7 +23,8 @@ export function sqliteUnavailable(
   else if (code === 'SQLITE_FULL') reason = 'diskFull';
   else if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_CANTOPEN')) reason = 'io';
   else return undefined;
-  return new StoreUnavailableError(store, reason, write && reason === 'io', { cause: error });
+  // Only an I/O error may have hit the commit itself; the others refuse before anything is stored.
+  return new StoreUnavailableError(store, reason, write && code.startsWith('SQLITE_IOERR'), { cause: error });
 }
 
 /** PostgreSQL error classes and codes that mean the connection or the server is gone. */
