@@ -1,8 +1,18 @@
-import { type ActorContext, type Behavior, type Message, receive } from '@troupe/runtime';
-import { decode, type EventAdapter, encode, readEvent } from './codec.js';
+import { type ActorContext, type Behavior, type Message, OptionChecks, receive } from '@troupe/runtime';
+import {
+  optionalBoolean,
+  optionalFunction,
+  optionalInteger,
+  requireFunction,
+  requireStore,
+  requireString,
+} from './checks.js';
+import { type EventAdapter, encode } from './codec.js';
 import type { Effect } from './effect.js';
-import { RecoveryError } from './errors.js';
 import { groupCommitOf } from './group-commit.js';
+import { recover, type SnapshotReader } from './recovery.js';
+import { type SnapshotSelectionCriteria, snapshotBounds } from './snapshot-criteria.js';
+import { SnapshotKeeper } from './snapshot-keeper.js';
 import type { PersistenceStore } from './store.js';
 
 /** Options of {@link eventSourced}. */
@@ -18,12 +28,36 @@ export interface EventSourcedOptions<C extends Message, E, S> {
    * It must not change the state (only events do). A throw is a failure of the actor.
    */
   readonly commandHandler: (state: S, command: C, ctx: ActorContext<C>) => Effect<E | readonly E[], S>;
-  /** Applies one event to the state: pure, no side effects (it runs again on every recovery). */
+  /**
+   * Applies one event to the state: pure, no side effects (it runs again on every recovery). A
+   * throw while recovering is a `RecoveryError` naming the event; a throw on a new event, after
+   * its commit, fails the actor (and then its recovery, until the handler is fixed).
+   */
   readonly eventHandler: (state: S, event: E) => S;
   /** Save a snapshot of the state every `n` events (the state must be JSON), so recovery replays fewer. */
   readonly snapshotEvery?: number;
-  /** Delete the events a snapshot covers once it is saved (default false: keep the full history). */
+  /**
+   * How many snapshots to keep (default 2): after each snapshot saved, older ones are deleted.
+   * More than one lets recovery fall back to an older snapshot when the newest cannot be read.
+   */
+  readonly keepSnapshots?: number;
+  /**
+   * Delete the events the snapshots cover once one is saved (default false: keep the full
+   * history): the events up to the oldest kept snapshot, so each kept snapshot can still be
+   * recovered from.
+   */
   readonly deleteEventsOnSnapshot?: boolean;
+  /**
+   * Upgrades a stored snapshot of an older shape, or refuses one (default: as stored). A throw,
+   * like a snapshot that is not valid JSON, makes recovery use the next older snapshot instead,
+   * or the events from the start.
+   */
+  readonly fromSnapshot?: SnapshotReader<S>;
+  /**
+   * How recovery starts: from the newest snapshot that `snapshot` selects (default: the newest
+   * of all), or from the first event (`snapshot: 'none'`). Later events are replayed either way.
+   */
+  readonly recovery?: { readonly snapshot?: SnapshotSelectionCriteria | 'none' };
   /** Tags stored with each event, for projections that read by tag. */
   readonly tagger?: (event: E) => readonly string[];
   /** Shapes events for storage and upgrades old shapes on read. */
@@ -32,9 +66,6 @@ export interface EventSourcedOptions<C extends Message, E, S> {
   readonly onRecovered?: (state: S, ctx: ActorContext<C>) => void;
 }
 
-/** How many events recovery reads per query. */
-const PAGE = 1000;
-
 /** The recovered state and where the journal stands, for one incarnation. */
 interface Journaled<S> {
   state: S;
@@ -42,6 +73,8 @@ interface Journaled<S> {
   seq: number;
   /** Events applied since the last snapshot. */
   sinceSnapshot: number;
+  /** This incarnation's snapshots (null without `snapshotEvery`). */
+  snapshots: SnapshotKeeper | null;
 }
 
 /**
@@ -51,17 +84,28 @@ interface Journaled<S> {
  *
  * - **Recovery** runs at every start: at spawn, after each supervised restart (so a restart
  *   resumes from the last stored state, not from `emptyState`), and in a new process. It loads
- *   the latest snapshot, replays the later events through the event handler only, then takes
- *   messages; what arrives meanwhile waits in the mailbox (bounded, as always).
+ *   the newest snapshot (`recovery.snapshot` narrows which), replays the later events through
+ *   the event handler only, then takes messages; what arrives meanwhile waits in the mailbox.
+ *   A snapshot that cannot be read (broken JSON, `fromSnapshot` throws) is skipped with a
+ *   warning: recovery tries the next older one, then the events from the start.
+ * - **Recovery failures** are a `RecoveryError` naming the persistence id and the sequence
+ *   number, with the cause: an event that cannot be decoded, an event handler that throws,
+ *   events missing from the journal. It fails the start (`ActorFailed`, phase `start`), so the
+ *   supervisor decides; nothing is written after it (no message is handled, no snapshot saved).
  * - **Writes** carry the sequence number they expect. Events persisted by many actors in one
  *   turn share one transaction (group commit); each actor waits only for its own commit.
  * - **Failures** are failures of the actor, answered by its supervisor: a write the store
  *   refuses or cannot make (the command becomes a `failed` dead letter and its events are not
  *   applied), a `ConcurrencyError` when another incarnation wrote first (the restart then
- *   recovers that writer's events), a `DecodeError` naming the persistence id and sequence
- *   number when a stored event cannot be read, a `RecoveryError` when events are missing.
- * - **Snapshots** (`snapshotEvery`) are saved after the commit, in the background; a failed
- *   snapshot is logged and retried at the next interval, never a failure.
+ *   recovers that writer's events), a `StoreUnavailableError` when the database could not be
+ *   reached (the restart's recovery reads what really was stored, including a commit whose
+ *   answer was lost).
+ * - **Snapshots** (`snapshotEvery`) are saved after the commit, in the background; the
+ *   `keepSnapshots` newest are kept, and with `deleteEventsOnSnapshot` the events up to the
+ *   oldest kept one are deleted. A failed snapshot step is logged and retried at the next
+ *   interval, never a failure.
+ * - **Options** are checked at the call: every bad one is reported at once (one field: its
+ *   `TypeError`/`RangeError`; several: an `InvalidOptionsError`).
  *
  * @example
  * const counter = eventSourced<CounterCmd, { type: 'added'; n: number }, number>({
@@ -74,65 +118,56 @@ interface Journaled<S> {
  * });
  */
 export function eventSourced<C extends Message, E, S>(options: EventSourcedOptions<C, E, S>): Behavior<C> {
-  validate(options);
+  const checked = validate(options);
   const { persistenceId: pid, store, commandHandler, eventHandler, adapter, tagger } = options;
   const commit = groupCommitOf(store);
-  const snapshotEvery = options.snapshotEvery ?? 0;
+  const { snapshotEvery, keepSnapshots, deleteEventsOnSnapshot, recoverFrom } = checked;
 
-  const recover = async (ctx: ActorContext<C>): Promise<Journaled<S>> => {
-    const journaled: Journaled<S> = { state: options.emptyState, seq: 0, sinceSnapshot: 0 };
-    const snapshot = await store.loadSnapshot(pid);
-    if (snapshot !== undefined) {
-      journaled.state = decode(snapshot.payload, pid, `snapshot at ${snapshot.seq}`, snapshot.seq) as S;
-      journaled.seq = snapshot.seq;
-    }
-    for (;;) {
-      const page = await store.readEvents(pid, journaled.seq + 1, PAGE);
-      for (const record of page) {
-        if (record.seq !== journaled.seq + 1) {
-          throw new RecoveryError(
-            pid,
-            `events ${journaled.seq + 1}..${record.seq - 1} are missing from ${store.name}`,
-          );
-        }
-        const event = readEvent(pid, record.seq, record.payload, adapter);
-        journaled.state = eventHandler(journaled.state, event);
-        journaled.seq = record.seq;
-        journaled.sinceSnapshot++;
-      }
-      if (page.length < PAGE) break;
-    }
-    const highest = await store.highestSeq(pid);
-    if (highest > journaled.seq) {
-      throw new RecoveryError(pid, `events ${journaled.seq + 1}..${highest} are missing from ${store.name}`);
-    }
-    options.onRecovered?.(journaled.state, ctx);
-    return journaled;
+  const start = async (ctx: ActorContext<C>): Promise<Journaled<S>> => {
+    const recovered = await recover<E, S>({
+      persistenceId: pid,
+      store,
+      emptyState: options.emptyState,
+      eventHandler,
+      adapter,
+      fromSnapshot: options.fromSnapshot,
+      snapshot: recoverFrom,
+      log: ctx.log,
+    });
+    options.onRecovered?.(recovered.state, ctx);
+    return {
+      state: recovered.state,
+      seq: recovered.seq,
+      sinceSnapshot: recovered.replayed,
+      snapshots:
+        snapshotEvery === 0
+          ? null
+          : new SnapshotKeeper(
+              store,
+              pid,
+              { keep: keepSnapshots, deleteEvents: deleteEventsOnSnapshot },
+              ctx.log,
+            ),
+    };
   };
 
   const snapshot = (journaled: Journaled<S>, ctx: ActorContext<C>): void => {
-    const seq = journaled.seq;
     let payload: string;
     try {
       payload = encode(journaled.state, `${pid}: the state`);
     } catch (error) {
-      ctx.log.warn({ err: error, persistenceId: pid, seq }, 'snapshot skipped: the state is not JSON');
+      ctx.log.warn(
+        { err: error, persistenceId: pid, seq: journaled.seq },
+        'snapshot skipped: the state is not JSON',
+      );
       return;
     }
     journaled.sinceSnapshot = 0;
-    store
-      .saveSnapshot(pid, { seq, payload })
-      .then(() => (options.deleteEventsOnSnapshot ? store.deleteEvents(pid, seq) : undefined))
-      .catch((error: unknown) => {
-        ctx.log.warn(
-          { err: error, persistenceId: pid, seq },
-          'snapshot failed; retried at the next interval',
-        );
-      });
+    journaled.snapshots?.save(journaled.seq, payload);
   };
 
   return receive<Journaled<S>, C>(
-    { state: options.emptyState, seq: 0, sinceSnapshot: 0 },
+    { state: options.emptyState, seq: 0, sinceSnapshot: 0, snapshots: null },
     (journaled, command, ctx) => {
       const effect = commandHandler(journaled.state, command, ctx);
       if (effect.kind === 'unhandled') {
@@ -142,6 +177,11 @@ export function eventSourced<C extends Message, E, S>(options: EventSourcedOptio
       if (effect.kind === 'none') {
         effect.then?.(journaled.state);
         return journaled;
+      }
+      if (effect.kind !== 'persist') {
+        throw new TypeError(
+          `eventSourced(${pid}): the command handler returned a '${(effect as { kind: string }).kind}' effect; expected Effect.persist, Effect.none or Effect.unhandled`,
+        );
       }
       const events = (Array.isArray(effect.value) ? effect.value : [effect.value]) as readonly E[];
       if (events.length === 0) {
@@ -168,32 +208,75 @@ export function eventSourced<C extends Message, E, S>(options: EventSourcedOptio
         });
     },
     {
-      onStart: recover,
+      onStart: start,
       describe: (journaled) => ({ persistenceId: pid, seq: journaled.seq }),
     },
   );
 }
 
-function validate<C extends Message, E, S>(options: EventSourcedOptions<C, E, S>): void {
-  if (typeof options.persistenceId !== 'string' || options.persistenceId.length === 0) {
-    throw new TypeError('eventSourced: persistenceId must be a non-empty string');
-  }
-  if (typeof options.commandHandler !== 'function' || typeof options.eventHandler !== 'function') {
+interface Checked {
+  readonly snapshotEvery: number;
+  readonly keepSnapshots: number;
+  readonly deleteEventsOnSnapshot: boolean;
+  readonly recoverFrom: SnapshotSelectionCriteria | 'none';
+}
+
+/** Checks every option, reporting all bad ones at once. */
+function validate<C extends Message, E, S>(options: EventSourcedOptions<C, E, S>): Checked {
+  if (options === null || typeof options !== 'object') {
     throw new TypeError(
-      `eventSourced(${options.persistenceId}): commandHandler and eventHandler must be functions`,
+      `eventSourced: options must be an object; got ${options === null ? 'null' : typeof options}`,
     );
   }
-  if (
-    options.store === null ||
-    typeof options.store !== 'object' ||
-    typeof options.store.write !== 'function'
-  ) {
-    throw new TypeError(`eventSourced(${options.persistenceId}): store must be a PersistenceStore`);
+  const pid = typeof options.persistenceId === 'string' ? options.persistenceId : '?';
+  const owner = `eventSourced(${pid})`;
+  const checks = new OptionChecks(owner);
+  checks.run(() => requireString('eventSourced', 'persistenceId', options.persistenceId), '');
+  checks.run(() => requireStore(owner, options.store), undefined);
+  checks.run(() => requireFunction(owner, 'commandHandler', options.commandHandler), undefined);
+  checks.run(() => requireFunction(owner, 'eventHandler', options.eventHandler), undefined);
+  const snapshotEvery = checks.run(
+    () => optionalInteger(owner, 'snapshotEvery', options.snapshotEvery, 1, 0),
+    0,
+  );
+  const keepSnapshots = checks.run(
+    () => optionalInteger(owner, 'keepSnapshots', options.keepSnapshots, 1, 2),
+    2,
+  );
+  const deleteEventsOnSnapshot = checks.run(
+    () => optionalBoolean(owner, 'deleteEventsOnSnapshot', options.deleteEventsOnSnapshot, false),
+    false,
+  );
+  checks.run(() => optionalFunction(owner, 'fromSnapshot', options.fromSnapshot), undefined);
+  checks.run(() => optionalFunction(owner, 'tagger', options.tagger), undefined);
+  checks.run(() => optionalFunction(owner, 'onRecovered', options.onRecovered), undefined);
+  checks.run(() => checkAdapter(owner, options.adapter), undefined);
+  const recoverFrom = checks.run(() => recoveryCriteria(owner, options.recovery), {});
+  checks.done();
+  return { snapshotEvery, keepSnapshots, deleteEventsOnSnapshot, recoverFrom };
+}
+
+function checkAdapter(owner: string, adapter: unknown): void {
+  if (adapter === undefined) return;
+  if (adapter === null || typeof adapter !== 'object') {
+    throw new TypeError(`${owner}: adapter must be an object with toJournal and/or fromJournal`);
   }
-  const every = options.snapshotEvery;
-  if (every !== undefined && (!Number.isInteger(every) || every < 1)) {
-    throw new RangeError(
-      `eventSourced(${options.persistenceId}): snapshotEvery must be an integer >= 1; got ${every}`,
-    );
+  const { toJournal, fromJournal } = adapter as Record<string, unknown>;
+  optionalFunction(owner, 'adapter.toJournal', toJournal);
+  optionalFunction(owner, 'adapter.fromJournal', fromJournal);
+}
+
+function recoveryCriteria(
+  owner: string,
+  recovery: EventSourcedOptions<Message, unknown, unknown>['recovery'],
+): SnapshotSelectionCriteria | 'none' {
+  if (recovery === undefined) return {};
+  if (recovery === null || typeof recovery !== 'object') {
+    throw new TypeError(`${owner}: recovery must be an object ({ snapshot })`);
   }
+  const snapshot = recovery.snapshot;
+  if (snapshot === undefined) return {};
+  if (snapshot === 'none') return 'none';
+  snapshotBounds(snapshot, `${owner}: recovery.snapshot`);
+  return snapshot;
 }

@@ -8,8 +8,15 @@
 
 export type { EventAdapter } from './codec.js';
 export { type DurableStateOptions, durableState } from './durable-state.js';
-export { Effect } from './effect.js';
-export { ConcurrencyError, DecodeError, RecoveryError, StoreClosedError } from './errors.js';
+export { type DeleteEffect, type DurableEffect, Effect } from './effect.js';
+export {
+  ConcurrencyError,
+  DecodeError,
+  RecoveryError,
+  StoreClosedError,
+  StoreUnavailableError,
+  type StoreUnavailableReason,
+} from './errors.js';
 export { type EventSourcedOptions, eventSourced } from './event-sourced.js';
 export { type PersistentMachineOptions, persistentMachine } from './persistent-machine.js';
 export {
@@ -19,12 +26,15 @@ export {
   type ProjectionStatus,
   projection,
 } from './projection.js';
+export type { SnapshotReader } from './recovery.js';
+export type { SnapshotSelectionCriteria } from './snapshot-criteria.js';
 export type {
   EventRecord,
   JournalEntry,
   JournalQuery,
   NewEvent,
   PersistenceStore,
+  SnapshotToSave,
   StoredSnapshot,
   StoredState,
   Write,

@@ -1,4 +1,13 @@
-import { type ActorContext, type ActorRef, type Behavior, receive } from '@troupe/runtime';
+import { type ActorContext, type ActorRef, type Behavior, OptionChecks, receive } from '@troupe/runtime';
+import {
+  optionalFunction,
+  optionalInteger,
+  optionalPositive,
+  optionalString,
+  requireFunction,
+  requireStore,
+  requireString,
+} from './checks.js';
 import { type EventAdapter, readEvent } from './codec.js';
 import type { JournalEntry, PersistenceStore } from './store.js';
 
@@ -51,11 +60,15 @@ export interface ProjectionStatus {
   readonly offset: number;
 }
 
+/** One incarnation's place in the journal, and what it holds. */
 interface Tail {
   offset: number;
   /** A `poll` is queued (from a commit notice or the timer): further notices add none. */
   queued: boolean;
-  unsubscribe: () => void;
+  /** Ends the store's commit notices; null until the first poll subscribes. */
+  unsubscribe: (() => void) | null;
+  /** False once the incarnation ended: a poll still in flight then stops where it is. */
+  active: boolean;
 }
 
 /**
@@ -63,18 +76,20 @@ interface Tail {
  * or those of a persistence-id prefix or a tag — in order, hands each to `handler` to build a
  * read model, and stores its checkpoint (the offset reached) after each batch. At-least-once
  * and resumable: after a crash or restart it reads again from the stored checkpoint.
+ *
+ * - **Start**: it loads its checkpoint, then polls. A store that fails there (or later, while
+ *   reading, or saving the checkpoint) fails the projection, and its supervisor's restart
+ *   resumes from the checkpoint.
+ * - **Resources**: its subscription to the store's commit notices is taken by its first poll,
+ *   once the start has succeeded, and given back when the incarnation ends (stop, restart, a
+ *   failed start, a stop while the start is still loading): an incarnation never leaves a
+ *   listener behind. A poll still in flight when the incarnation ends stops there: it handles
+ *   no further event and saves no checkpoint.
+ * - **Options** are checked at the call, every bad one reported at once.
  */
 export function projection<E>(options: ProjectionOptions<E>): Behavior<ProjectionMessage> {
+  const { batchSize, pollMs } = validate(options);
   const { projectionId, store, handler, adapter } = options;
-  if (typeof projectionId !== 'string' || projectionId.length === 0) {
-    throw new TypeError('projection: projectionId must be a non-empty string');
-  }
-  const batchSize = options.batchSize ?? 100;
-  const pollMs = options.pollMs ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`projection(${projectionId}): batchSize must be an integer >= 1; got ${batchSize}`);
-  }
-  if (!(pollMs > 0)) throw new RangeError(`projection(${projectionId}): pollMs must be > 0; got ${pollMs}`);
 
   const wake = (tail: Tail, ctx: ActorContext<ProjectionMessage>): void => {
     if (tail.queued) return;
@@ -84,6 +99,7 @@ export function projection<E>(options: ProjectionOptions<E>): Behavior<Projectio
 
   const poll = async (tail: Tail, ctx: ActorContext<ProjectionMessage>): Promise<Tail> => {
     tail.queued = false;
+    tail.unsubscribe ??= store.onAppend(() => wake(tail, ctx));
     const query = { afterOffset: tail.offset, limit: batchSize } as {
       afterOffset: number;
       limit: number;
@@ -94,17 +110,26 @@ export function projection<E>(options: ProjectionOptions<E>): Behavior<Projectio
     if (options.tag !== undefined) query.tag = options.tag;
     const batch = await store.readJournal(query);
     for (const entry of batch) {
+      if (!tail.active) return tail;
       await handler(project(entry, adapter), ctx);
       tail.offset = entry.offset;
     }
+    if (!tail.active) return tail;
     if (batch.length > 0) await store.saveCheckpoint(projectionId, tail.offset);
+    if (!tail.active) return tail;
     if (batch.length === batchSize) wake(tail, ctx);
     else ctx.timers.startSingle('poll', { type: 'poll' }, pollMs);
     return tail;
   };
 
+  const end = (tail: Tail): void => {
+    tail.active = false;
+    tail.unsubscribe?.();
+    tail.unsubscribe = null;
+  };
+
   return receive<Tail, ProjectionMessage>(
-    { offset: 0, queued: false, unsubscribe: () => {} },
+    { offset: 0, queued: false, unsubscribe: null, active: false },
     (tail, message, ctx) => {
       if (message.type === 'status') {
         message.replyTo.tell({ type: 'projectionStatus', offset: tail.offset });
@@ -113,21 +138,46 @@ export function projection<E>(options: ProjectionOptions<E>): Behavior<Projectio
       return poll(tail, ctx);
     },
     {
+      // Takes nothing that needs giving back: if this incarnation ends before it resolves, no
+      // stop hook runs for it (it never got its state), so the subscription waits for a poll.
       onStart: async (ctx) => {
-        const tail: Tail = {
-          offset: await store.loadCheckpoint(projectionId),
-          queued: false,
-          unsubscribe: () => {},
-        };
-        tail.unsubscribe = store.onAppend(() => wake(tail, ctx));
+        const offset = await store.loadCheckpoint(projectionId);
+        const tail: Tail = { offset, queued: false, unsubscribe: null, active: true };
         wake(tail, ctx);
         return tail;
       },
-      onStop: (tail) => tail.unsubscribe(),
-      onRestart: (tail) => tail.unsubscribe(),
+      onStop: end,
+      onRestart: end,
       describe: (tail) => ({ projectionId, offset: tail.offset }),
     },
   );
+}
+
+function validate<E>(options: ProjectionOptions<E>): { batchSize: number; pollMs: number } {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(
+      `projection: options must be an object; got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  const owner = `projection(${typeof options.projectionId === 'string' ? options.projectionId : '?'})`;
+  const checks = new OptionChecks(owner);
+  checks.run(() => requireString('projection', 'projectionId', options.projectionId), '');
+  checks.run(() => requireStore(owner, options.store), undefined);
+  checks.run(() => requireFunction(owner, 'handler', options.handler), undefined);
+  checks.run(() => optionalString(owner, 'persistenceIdPrefix', options.persistenceIdPrefix), undefined);
+  checks.run(() => optionalString(owner, 'tag', options.tag), undefined);
+  const batchSize = checks.run(() => optionalInteger(owner, 'batchSize', options.batchSize, 1, 100), 100);
+  const pollMs = checks.run(() => optionalPositive(owner, 'pollMs', options.pollMs, 1000), 1000);
+  checks.run(() => {
+    const adapter = options.adapter;
+    if (adapter === undefined) return;
+    if (adapter === null || typeof adapter !== 'object') {
+      throw new TypeError(`${owner}: adapter must be an object with fromJournal`);
+    }
+    optionalFunction(owner, 'adapter.fromJournal', adapter.fromJournal);
+  }, undefined);
+  checks.done();
+  return { batchSize, pollMs };
 }
 
 function project<E>(entry: JournalEntry, adapter: EventAdapter<E> | undefined): ProjectedEvent<E> {

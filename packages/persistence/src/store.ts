@@ -4,6 +4,7 @@
  * behaviours encode them as JSON); sequence numbers start at 1 per persistence id; revisions of
  * durable state start at 1.
  */
+import type { SnapshotSelectionCriteria } from './snapshot-criteria.js';
 
 /** One event as stored for a persistence id. */
 export interface EventRecord {
@@ -32,6 +33,12 @@ export interface NewEvent {
  * One write of a batch. Each carries what the writer believes is current (optimistic
  * concurrency): the highest sequence number of the persistence id, or the revision of its
  * durable state (0 when there is none yet).
+ *
+ * - `events`: appends `events` after `expectedSeq`.
+ * - `state`: stores `payload` as the durable state at revision `expectedRevision + 1`.
+ * - `deleteState`: deletes the durable state. **The revision continues**: the delete is itself
+ *   revision `expectedRevision + 1` (a tombstone, {@link StoredState.deleted}), so a writer that
+ *   still expects an older revision is refused, and the next write expects the delete's revision.
  */
 export type Write =
   | {
@@ -45,21 +52,44 @@ export type Write =
       readonly persistenceId: string;
       readonly expectedRevision: number;
       readonly payload: string;
+    }
+  | {
+      readonly kind: 'deleteState';
+      readonly persistenceId: string;
+      readonly expectedRevision: number;
     };
 
 /** The outcome of one write: stored, or refused because another writer got there first. */
 export type WriteResult = { readonly ok: true } | { readonly ok: false; readonly actual: number };
 
-/** The latest snapshot of an event-sourced actor: its state after event `seq`. */
+/** A snapshot of an event-sourced actor: its state after event `seq`, taken at `timestamp`. */
 export interface StoredSnapshot {
   readonly seq: number;
+  /**
+   * When it was taken, in milliseconds since the epoch (as given to `saveSnapshot`). Snapshots
+   * migrated from a store schema older than several snapshots per id have 0 (unknown).
+   */
+  readonly timestamp: number;
   readonly payload: string;
 }
 
-/** The durable state of a persistence id at `revision`. */
+/** A snapshot to save; `timestamp` defaults to the store's clock (`Date.now()`). */
+export interface SnapshotToSave {
+  readonly seq: number;
+  readonly payload: string;
+  readonly timestamp?: number;
+}
+
+/**
+ * The durable state of a persistence id at `revision`. After a `deleteState` write the state is
+ * a tombstone: `deleted` is true, `payload` is `''`, and `revision` is the delete's revision (a
+ * later write expects it: the revision continues across a delete, it never goes back to 0).
+ */
 export interface StoredState {
   readonly revision: number;
   readonly payload: string;
+  /** Present (true) only when the last write deleted the state. */
+  readonly deleted?: true;
 }
 
 /** What a projection reads: events after `afterOffset`, at most `limit`, optionally filtered. */
@@ -81,7 +111,21 @@ export interface JournalQuery {
  *   current one is refused (`{ ok: false, actual }`) and changes nothing; the others commit.
  *   Writes apply in batch order, so of two writes with the same expectation, the first wins.
  *   A database error rejects the whole batch (nothing is stored).
- * - Reads see only committed data. Once `close()` is called every method rejects.
+ * - **Failures.** A database that cannot be reached or written (connection lost, locked,
+ *   read-only, full, I/O error) rejects the call with a `StoreUnavailableError`, which says
+ *   whether a write may nevertheless have committed (`mayHaveCommitted`); it never crashes the
+ *   process, and the store serves later calls once the cause is gone (reconnecting as needed).
+ *   Other database errors (a constraint, a trigger) reject with the database's own error.
+ *   Bad arguments (a negative sequence number, criteria that are not numbers) reject with a
+ *   `TypeError` or `RangeError`.
+ * - **Snapshots.** Several per persistence id, one per sequence number (saving at a sequence
+ *   number that has one replaces it). Loads and deletes select them by
+ *   {@link SnapshotSelectionCriteria}; a load returns the newest (highest `seq`) selected one.
+ * - Reads see only committed data. Once `close()` is called every method rejects with
+ *   `StoreClosedError`.
+ *
+ * (Sharded entities will later add a fencing token, an epoch per shard, to writes; the schemas
+ * are versioned and migrated at open, so that is one more migration and one more check per write.)
  */
 export interface PersistenceStore {
   /** For logs and errors, e.g. `sqlite:/var/lib/app/troupe.db`. */
@@ -93,9 +137,16 @@ export interface PersistenceStore {
   highestSeq(persistenceId: string): Promise<number>;
   /** Deletes the events of `persistenceId` with `seq <= toSeq`; `highestSeq` is unchanged. */
   deleteEvents(persistenceId: string, toSeq: number): Promise<void>;
-  /** Keeps `snapshot` as the latest one unless a later (higher `seq`) one is already stored. */
-  saveSnapshot(persistenceId: string, snapshot: StoredSnapshot): Promise<void>;
-  loadSnapshot(persistenceId: string): Promise<StoredSnapshot | undefined>;
+  /** Stores `snapshot` at its `seq` (replacing one already there); other snapshots are kept. */
+  saveSnapshot(persistenceId: string, snapshot: SnapshotToSave): Promise<void>;
+  /** The newest (highest `seq`) snapshot `criteria` selects (default: all), or undefined. */
+  loadSnapshot(
+    persistenceId: string,
+    criteria?: SnapshotSelectionCriteria,
+  ): Promise<StoredSnapshot | undefined>;
+  /** Deletes every snapshot of `persistenceId` that `criteria` selects; resolves to how many. */
+  deleteSnapshots(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<number>;
+  /** The durable state (a tombstone after a delete, see {@link StoredState}), or undefined if never written. */
   loadState(persistenceId: string): Promise<StoredState | undefined>;
   /** The global journal in offset order (see {@link JournalQuery}). */
   readJournal(query: JournalQuery): Promise<JournalEntry[]>;

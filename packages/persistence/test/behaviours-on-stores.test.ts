@@ -3,16 +3,27 @@
  * event-sourced actor recovers in a new system, and of two systems ("nodes") writing one
  * persistence id through two store objects on one database, one wins and the other recovers.
  */
+
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type ActorFailed, type ActorRef, ActorSystem, supervisor } from '@troupe/runtime';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PG_TEST_URL, postgresUnavailable } from '../../../test/support/postgres.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { ConcurrencyError, type PersistenceStore, postgresStore, sqliteStore } from '../src/index.js';
+import {
+  ConcurrencyError,
+  durableState,
+  Effect,
+  type PersistenceStore,
+  postgresStore,
+  sqliteStore,
+} from '../src/index.js';
 import { type AccountCommand, account, balanceOf, deposit } from './support/account.js';
 
 const unavailable = await postgresUnavailable();
@@ -72,6 +83,29 @@ const node = (name: string, store: PersistenceStore) => {
   return { system, failures, ref: system.lookup('/user/bank/acct') as ActorRef<AccountCommand> };
 };
 
+type CartReply = { readonly type: 'items'; readonly items: readonly string[] };
+type CartMsg =
+  | { readonly type: 'add'; readonly item: string; readonly replyTo: ActorRef<CartReply> }
+  | { readonly type: 'clear'; readonly replyTo: ActorRef<CartReply> }
+  | { readonly type: 'get'; readonly replyTo: ActorRef<CartReply> };
+const cart = (store: PersistenceStore) =>
+  durableState<CartMsg, { items: readonly string[] }>({
+    persistenceId: 'cart',
+    store,
+    emptyState: { items: [] },
+    handler: (state, msg) => {
+      if (msg.type === 'get')
+        return Effect.none(() => msg.replyTo.tell({ type: 'items', items: state.items }));
+      if (msg.type === 'clear')
+        return Effect.delete((s) => msg.replyTo.tell({ type: 'items', items: s.items }));
+      return Effect.persist({ items: [...state.items, msg.item] }, (s) =>
+        msg.replyTo.tell({ type: 'items', items: s.items }),
+      );
+    },
+  });
+const cartAsk = async (ref: ActorRef<CartMsg>, make: (replyTo: ActorRef<CartReply>) => CartMsg) =>
+  (await ref.ask<CartReply>(make, { timeoutMs: 5000 })).items;
+
 for (const backend of backends) {
   describe.skipIf(backend.skip !== null)(`event-sourced actors on ${backend.name}`, () => {
     const open = async (id: string) => {
@@ -105,5 +139,47 @@ for (const backend of backends) {
       await waitFor(() => a.failures.length === 1, 'node a to lose in turn');
       expect(await balanceOf(a.ref)).toBe(11);
     });
+
+    it('a deleted durable state stays deleted for a new system on a new store object; the revision continues', async () => {
+      const id = randomBytes(4).toString('hex');
+      const first = ActorSystem.start({ name: 'first' });
+      systems.push(first);
+      const ref = first.spawn(cart(await open(id)));
+      await cartAsk(ref, (replyTo) => ({ type: 'add', item: 'a', replyTo }));
+      await cartAsk(ref, (replyTo) => ({ type: 'add', item: 'b', replyTo }));
+      expect(await cartAsk(ref, (replyTo) => ({ type: 'clear', replyTo }))).toEqual([]);
+      await first.shutdown();
+      const store = await open(id);
+      expect(await store.loadState('cart')).toEqual({ revision: 3, payload: '', deleted: true });
+      const second = ActorSystem.start({ name: 'second' });
+      systems.push(second);
+      const again = second.spawn(cart(store));
+      expect(await cartAsk(again, (replyTo) => ({ type: 'get', replyTo }))).toEqual([]);
+      expect(await cartAsk(again, (replyTo) => ({ type: 'add', item: 'c', replyTo }))).toEqual(['c']);
+      expect(await store.loadState('cart')).toEqual({ revision: 4, payload: '{"items":["c"]}' });
+    });
   });
 }
+
+describe('durable state deleted, then a new process', () => {
+  const run = async (db: string, ...commands: string[]) => {
+    const script = fileURLToPath(new URL('./support/durable-node.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      '--conditions=@troupe/source',
+      script,
+      db,
+      ...commands,
+    ]);
+    return stdout.trim().split('\n');
+  };
+
+  it('a later process starts with no state, at the revision after the delete (SQLite)', async () => {
+    const db = join(dir, `durable-${randomBytes(4).toString('hex')}.db`);
+    expect(await run(db, 'add:a', 'add:b', 'clear')).toEqual(['start - 0', 'end - 3']);
+    expect(await run(db, 'add:c')).toEqual(['start - 3', 'end c 4']);
+    expect(await run(db, 'clear')).toEqual(['start c 4', 'end - 5']);
+    expect(await run(db)).toEqual(['start - 5', 'end - 5']);
+  }, 60_000);
+});

@@ -1,4 +1,4 @@
-import { type ActorSystem, supervisor } from '@troupe/runtime';
+import { type ActorRef, type ActorSystem, InvalidOptionsError, supervisor } from '@troupe/runtime';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
@@ -10,6 +10,7 @@ import {
   memoryStore,
   type PersistenceStore,
   RecoveryError,
+  StoreUnavailableError,
 } from '../src/index.js';
 import {
   type AccountCommand,
@@ -180,7 +181,7 @@ describe('eventSourced', () => {
     ]);
   });
 
-  it('an event that cannot be decoded fails the start with an error naming the persistence id and sequence number', async () => {
+  it('an event that cannot be decoded fails the start with a RecoveryError naming the persistence id and sequence number', async () => {
     const { system, failures } = start();
     const store = memoryStore();
     await store.write([
@@ -194,11 +195,13 @@ describe('eventSourced', () => {
     system.spawn(account('acct-9', store));
     await waitFor(() => failures.length === 1, 'the failed start');
     expect(failures[0]?.phase).toBe('start');
-    const error = failures[0]?.error as DecodeError;
-    expect(error).toBeInstanceOf(DecodeError);
+    const error = failures[0]?.error as RecoveryError;
+    expect(error).toBeInstanceOf(RecoveryError);
     expect(error.persistenceId).toBe('acct-9');
     expect(error.seq).toBe(2);
     expect(error.message).toMatch(/acct-9: event 2 cannot be decoded/);
+    expect(error.cause).toBeInstanceOf(DecodeError);
+    expect(error.cause).toMatchObject({ persistenceId: 'acct-9', seq: 2 });
   });
 
   it('missing events are a RecoveryError, not a silently wrong state', async () => {
@@ -217,6 +220,7 @@ describe('eventSourced', () => {
     system.spawn(account('acct-1', store));
     await waitFor(() => failures.length === 1, 'the failed start');
     expect(failures[0]?.error).toBeInstanceOf(RecoveryError);
+    expect(failures[0]?.error).toMatchObject({ persistenceId: 'acct-1', seq: 1 });
     expect(String(failures[0]?.error)).toMatch(/events 1\.\.2 are missing/);
   });
 
@@ -260,6 +264,7 @@ describe('eventSourced', () => {
       }),
     );
     await waitFor(() => failures.length === 1, 'the failed start');
+    expect(failures[0]?.error).toBeInstanceOf(RecoveryError);
     expect(String(failures[0]?.error)).toMatch(/p: event 1 cannot be decoded: unknown shape/);
   });
 
@@ -272,6 +277,37 @@ describe('eventSourced', () => {
     expect(replies).toEqual(refs.map((_, i) => i));
     expect(store.batches.length).toBeLessThanOrEqual(3);
     expect(Math.max(...store.batches.map((b) => b.length))).toBeGreaterThanOrEqual(25);
+  });
+
+  it('a lost connection fails the whole batch; each actor of it fails on its own, restarts and recovers', async () => {
+    const { system, failures, deadLetters } = start();
+    const store = new ControlledStore(memoryStore());
+    const children = Array.from({ length: 20 }, (_, i) => ({
+      id: `a${i}`,
+      behavior: account(`acct-${i}`, store),
+    }));
+    system.spawn(
+      supervisor({ strategy: 'oneForOne', intensity: { maxRestarts: 100, withinMs: 60_000 }, children }),
+      { name: 'bank' },
+    );
+    const refs = children.map((c) => system.lookup(`/user/bank/${c.id}`) as ActorRef<AccountCommand>);
+    await Promise.all(refs.map((ref) => deposit(ref, 1)));
+    const lost = new StoreUnavailableError('controlled', 'connection', true, {
+      cause: new Error('ECONNRESET'),
+    });
+    store.failWrites = lost;
+    const before = store.batches.length;
+    for (const ref of refs) ref.tell({ type: 'deposit', amount: 100 });
+    await waitFor(() => failures.length === refs.length, 'every actor of the batch to fail');
+    expect(store.batches.length - before).toBe(1); // one batch for all of them
+    expect(new Set(failures.map((f) => f.path))).toEqual(new Set(refs.map((r) => r.path)));
+    expect(failures.every((f) => f.error === lost && f.phase === 'running')).toBe(true);
+    expect(deadLetters.filter((d) => d.reason === 'failed' && d.error === lost)).toHaveLength(refs.length);
+    store.failWrites = null;
+    // Each recovered on its own from what is stored (the failed batch stored nothing), and goes on.
+    expect(await Promise.all(refs.map((ref) => balanceOf(ref)))).toEqual(refs.map(() => 1));
+    expect(await Promise.all(refs.map((ref) => deposit(ref, 1)))).toEqual(refs.map(() => 2));
+    expect(refs.every((ref) => system.inspect(ref)?.restarts === 1)).toBe(true);
   });
 
   it('Effect.unhandled makes the command an unhandled dead letter', async () => {
@@ -369,19 +405,14 @@ describe('eventSourced', () => {
       { name: 'sup' },
     );
     await waitFor(() => escalated.length === 1, 'the supervisor to give up');
-    expect(failures.filter((f) => f.phase === 'start').length).toBe(3);
-    expect(failures.every((f) => f.phase !== 'start' || String(f.error).includes('negative amount'))).toBe(
-      true,
-    );
-  });
-
-  it('a snapshot that cannot be decoded is a DecodeError naming it', async () => {
-    const { system, failures } = start();
-    const store = memoryStore();
-    await store.saveSnapshot('acct-s', { seq: 3, payload: 'not json' });
-    system.spawn(account('acct-s', store));
-    await waitFor(() => failures.length === 1, 'the failed start');
-    expect(String(failures[0]?.error)).toMatch(/acct-s: snapshot at 3 cannot be decoded/);
+    const starts = failures.filter((f) => f.phase === 'start');
+    expect(starts.length).toBe(3);
+    for (const { error } of starts) {
+      expect(error).toBeInstanceOf(RecoveryError);
+      expect(error).toMatchObject({ persistenceId: 'poison', seq: 1 });
+      expect((error as RecoveryError).cause).toBeInstanceOf(RangeError);
+      expect(String(error)).toMatch(/the event handler threw on event 1: negative amount/);
+    }
   });
 
   it('refuses bad options at the call', () => {
@@ -395,6 +426,39 @@ describe('eventSourced', () => {
     expect(() => eventSourced({ ...base, persistenceId: '' })).toThrow(TypeError);
     expect(() => eventSourced({ ...base, persistenceId: 'x', snapshotEvery: 0 })).toThrow(RangeError);
     expect(() => eventSourced({ ...base, persistenceId: 'x', eventHandler: 3 as never })).toThrow(TypeError);
+    expect(() => eventSourced({ ...base, persistenceId: 'x', keepSnapshots: 1.5 })).toThrow(RangeError);
+    expect(() => eventSourced({ ...base, persistenceId: 'x', store: {} as never })).toThrow(TypeError);
+    expect(() =>
+      eventSourced({ ...base, persistenceId: 'x', recovery: { snapshot: { maxSequenceNr: '3' as never } } }),
+    ).toThrow(TypeError);
+  });
+
+  it('reports every bad option at once', () => {
+    let error: unknown;
+    try {
+      eventSourced({
+        persistenceId: 'x',
+        store: null as never,
+        emptyState: 0,
+        commandHandler: 'nope' as never,
+        eventHandler: (s: number) => s,
+        snapshotEvery: -3,
+        deleteEventsOnSnapshot: 'yes' as never,
+        tagger: 1 as never,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    const fields = (error as InvalidOptionsError).errors.map((e) => e.message);
+    expect(fields).toEqual([
+      expect.stringMatching(/store must be a PersistenceStore/),
+      expect.stringMatching(/commandHandler must be a function/),
+      expect.stringMatching(/snapshotEvery must be an integer >= 1; got -3/),
+      expect.stringMatching(/deleteEventsOnSnapshot must be a boolean/),
+      expect.stringMatching(/tagger must be a function/),
+    ]);
+    expect((error as InvalidOptionsError).owner).toBe('eventSourced(x)');
   });
 
   it('after any command sequence and a restart, the state equals a replay of the stored events (property)', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InvalidOptionsError } from '@troupe/runtime';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { PG_TEST_URL, postgresUnavailable } from '../../../test/support/postgres.js';
@@ -190,6 +191,64 @@ describe.skipIf(unavailable !== null)('postgres', () => {
       await expect(store.saveCheckpoint('p', 1)).rejects.toBeInstanceOf(StoreClosedError);
       const again = await open(schemaOf.get(store) ?? '');
       expect(await again.highestSeq('a')).toBe(2);
+    });
+
+    it('migrates a schema made by the previous code: everything is kept, snapshots get timestamp 0', async () => {
+      const schema = freshSchema();
+      const q = `"${schema}"`;
+      // The tables exactly as the code before schema versions created them.
+      await admin(async (client) => {
+        await client.query(`CREATE SCHEMA ${q}`);
+        await client.query(`
+          CREATE TABLE ${q}.troupe_events ("offset" BIGSERIAL PRIMARY KEY, persistence_id TEXT NOT NULL,
+            seq BIGINT NOT NULL, payload TEXT NOT NULL, tags TEXT[] NOT NULL, timestamp BIGINT NOT NULL,
+            UNIQUE (persistence_id, seq));
+          CREATE TABLE ${q}.troupe_ids (persistence_id TEXT PRIMARY KEY, highest_seq BIGINT NOT NULL,
+            deleted_to BIGINT NOT NULL DEFAULT 0);
+          CREATE TABLE ${q}.troupe_snapshots (persistence_id TEXT PRIMARY KEY, seq BIGINT NOT NULL, payload TEXT NOT NULL);
+          CREATE TABLE ${q}.troupe_states (persistence_id TEXT PRIMARY KEY, revision BIGINT NOT NULL, payload TEXT NOT NULL);
+          CREATE TABLE ${q}.troupe_checkpoints (projection_id TEXT PRIMARY KEY, "offset" BIGINT NOT NULL);
+          INSERT INTO ${q}.troupe_events (persistence_id, seq, payload, tags, timestamp)
+            SELECT 'acct-1', s, '{"type":"deposited","amount":10}', ARRAY['t'], 1000 FROM generate_series(1, 6) s;
+          INSERT INTO ${q}.troupe_ids VALUES ('acct-1', 6, 0);
+          INSERT INTO ${q}.troupe_snapshots VALUES ('acct-1', 4, '{"balance":40,"history":4}');
+          INSERT INTO ${q}.troupe_states VALUES ('cart', 3, '{"items":["x"]}');
+          INSERT INTO ${q}.troupe_checkpoints VALUES ('p', 5);`);
+      });
+      // Two stores opening it at once: one migrates under the lock, the other finds it done.
+      const [store, other] = await Promise.all([open(schema), open(schema)]);
+      expect(await store.loadSnapshot('acct-1')).toEqual({
+        seq: 4,
+        timestamp: 0,
+        payload: '{"balance":40,"history":4}',
+      });
+      expect(await other.loadState('cart')).toEqual({ revision: 3, payload: '{"items":["x"]}' });
+      expect(await store.loadCheckpoint('p')).toBe(5);
+      expect(await store.highestSeq('acct-1')).toBe(6);
+      expect((await store.readJournal({ afterOffset: 0, limit: 10, tag: 't' })).length).toBe(6);
+      await store.saveSnapshot('acct-1', { seq: 6, payload: '{"balance":60,"history":6}', timestamp: 5 });
+      expect((await store.loadSnapshot('acct-1', { maxTimestamp: 4 }))?.seq).toBe(4);
+      expect((await store.loadSnapshot('acct-1'))?.seq).toBe(6);
+      expect(
+        await store.write([{ kind: 'deleteState', persistenceId: 'cart', expectedRevision: 3 }]),
+      ).toEqual([{ ok: true }]);
+      expect(await other.loadState('cart')).toEqual({ revision: 4, payload: '', deleted: true });
+      const version = await admin((c) => c.query(`SELECT version FROM ${q}.troupe_schema_version`));
+      expect(version.rows).toEqual([{ version: 3 }]);
+      // And a schema from a newer version of the package is refused.
+      await admin((c) => c.query(`UPDATE ${q}.troupe_schema_version SET version = 99`));
+      await expect(openIn(schema)).rejects.toThrow(/version 99, newer than this version/);
+    });
+
+    it('reports every bad option at once', async () => {
+      const error = await postgresStore({
+        schema: 'bad schema',
+        maxConnections: 0,
+        connectionString: 5 as never,
+        pool: 'x' as never,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionsError);
+      expect((error as InvalidOptionsError).errors).toHaveLength(4);
     });
 
     it('refuses a schema name that is not a plain identifier', async () => {

@@ -1,4 +1,10 @@
-import { type ActorFailed, type ActorRef, ActorSystem, supervisor } from '@troupe/runtime';
+import {
+  type ActorFailed,
+  type ActorRef,
+  ActorSystem,
+  InvalidOptionsError,
+  supervisor,
+} from '@troupe/runtime';
 import { VirtualClock } from '@troupe/runtime/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/support/wait.js';
@@ -11,6 +17,7 @@ import {
   projection,
 } from '../src/index.js';
 import { type AccountEvent, account, deposit } from './support/account.js';
+import { ControlledStore } from './support/store-wrappers.js';
 
 const systems: ActorSystem[] = [];
 const start = (clock?: VirtualClock) => {
@@ -196,6 +203,159 @@ describe('projection', () => {
   });
 });
 
+describe('projection resources and store failures', () => {
+  /** Appends one deposit to `pid` directly (not through an actor). */
+  const append = async (store: PersistenceStore, pid: string, n: number) => {
+    const seq = await store.highestSeq(pid);
+    await store.write([
+      {
+        kind: 'events',
+        persistenceId: pid,
+        expectedSeq: seq,
+        events: Array.from({ length: n }, () => ({ payload: '{"type":"deposited","amount":1}' })),
+      },
+    ]);
+  };
+  /** An idempotent read model: the (pid, seq) pairs seen, and how often each was handed over. */
+  const seenBy = (store: PersistenceStore, deliveries: Map<string, number>, batchSize = 3) =>
+    projection<AccountEvent>({
+      projectionId: 'p',
+      store,
+      batchSize,
+      handler: ({ persistenceId, seq }) => {
+        const key = `${persistenceId}#${seq}`;
+        deliveries.set(key, (deliveries.get(key) ?? 0) + 1);
+      },
+    });
+  const supervised = (system: ActorSystem, behavior: ReturnType<typeof projection>) => {
+    system.spawn(
+      supervisor({
+        strategy: 'oneForOne',
+        intensity: { maxRestarts: 10, withinMs: 60_000 },
+        children: [{ id: 'p', behavior }],
+      }),
+      { name: 'sup' },
+    );
+    return system.lookup('/user/sup/p') as ActorRef<ProjectionMessage>;
+  };
+
+  it('a store that fails at start fails the projection; the restarts leave exactly one listener, and every event is handled', async () => {
+    const store = new ControlledStore(memoryStore());
+    await append(store.inner, 'acct-a', 5);
+    store.fail('loadCheckpoint', new Error('database starting up'), 2);
+    const { system, failures } = start();
+    const deliveries = new Map<string, number>();
+    const ref = supervised(system, seenBy(store, deliveries));
+    await waitFor(() => deliveries.size === 5, 'the five events');
+    expect(failures.map((f) => [f.phase, String(f.error)])).toEqual([
+      ['start', 'Error: database starting up'],
+      ['start', 'Error: database starting up'],
+    ]);
+    expect(store.listeners).toBe(1);
+    await append(store.inner, 'acct-a', 2); // through the same store object: the listener wakes it
+    await waitFor(() => deliveries.size === 7, 'the two new events');
+    expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
+    await system.stop(ref);
+    expect(store.listeners).toBe(0);
+  });
+
+  it('a store whose onAppend throws fails the first poll, not the process; the restart retries it', async () => {
+    const store = new ControlledStore(memoryStore());
+    await append(store.inner, 'acct-a', 2);
+    store.fail('onAppend', new Error('cannot listen'), 1);
+    const { system, failures } = start();
+    const deliveries = new Map<string, number>();
+    supervised(system, seenBy(store, deliveries));
+    await waitFor(() => deliveries.size === 2, 'the events after the restart');
+    expect(failures.map((f) => [f.phase, String(f.error)])).toEqual([['running', 'Error: cannot listen']]);
+    expect(store.listeners).toBe(1);
+  });
+
+  it('stopped while its start is still loading the checkpoint, it leaves no listener behind', async () => {
+    const store = new ControlledStore(memoryStore());
+    await append(store.inner, 'acct-a', 3);
+    const release = store.holdCheckpoint();
+    const { system } = start();
+    const deliveries = new Map<string, number>();
+    const ref = system.spawn(seenBy(store, deliveries));
+    await waitFor(() => system.inspect(ref)?.status === 'running', 'the start to be under way');
+    await system.stop(ref, { timeoutMs: 0 });
+    expect(system.inspect(ref)?.status ?? 'stopped').toBe('stopped');
+    release(); // the start's load completes after the incarnation is gone
+    await new Promise((resolve) => setImmediate(resolve));
+    await append(store, 'acct-a', 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.listeners).toBe(0);
+    expect(deliveries.size).toBe(0);
+    expect(store.checkpointSaves).toEqual([]);
+  });
+
+  it('a store failing mid-stream (reading, then saving the checkpoint) restarts it from the checkpoint: at-least-once, one listener', async () => {
+    const store = new ControlledStore(memoryStore());
+    await append(store.inner, 'acct-a', 4);
+    const { system, failures } = start();
+    const deliveries = new Map<string, number>();
+    supervised(system, seenBy(store, deliveries, 2));
+    await waitFor(() => deliveries.size === 4, 'the first four events');
+    await waitFor(async () => (await store.inner.loadCheckpoint('p')) === 4, 'checkpoint 4');
+    store.fail('readJournal', new Error('connection reset'), 1);
+    await append(store, 'acct-a', 3);
+    await waitFor(() => deliveries.size === 7, 'the three new events after the restart');
+    store.fail('saveCheckpoint', new Error('disk full'), 1);
+    await append(store, 'acct-b', 2);
+    await waitFor(() => failures.length === 2, 'the second failure');
+    await waitFor(async () => (await store.inner.loadCheckpoint('p')) === 9, 'checkpoint 9');
+    expect(failures.map((f) => String(f.error))).toEqual(['Error: connection reset', 'Error: disk full']);
+    expect(deliveries.size).toBe(9);
+    // The batch whose checkpoint failed was handed over again; nothing else was.
+    expect([...deliveries.entries()].filter(([, n]) => n > 1).map(([k]) => k)).toEqual([
+      'acct-b#1',
+      'acct-b#2',
+    ]);
+    expect(store.listeners).toBe(1);
+  });
+
+  it('a poll still in flight when it stops handles no further event and saves no checkpoint', async () => {
+    const store = new ControlledStore(memoryStore());
+    const { system } = start();
+    const deliveries = new Map<string, number>();
+    const ref = system.spawn(seenBy(store, deliveries));
+    expect(await status(ref)).toBe(0);
+    const release = store.holdJournal();
+    await append(store, 'acct-a', 3); // wakes it: its poll waits on the held read
+    await waitFor(() => system.inspect(ref)?.inFlight === 1, 'the poll in flight');
+    await system.stop(ref, { timeoutMs: 0 });
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(deliveries.size).toBe(0);
+    expect(store.checkpointSaves).toEqual([]);
+    expect(store.listeners).toBe(0);
+  });
+
+  it('reports every bad option at once', () => {
+    let error: unknown;
+    try {
+      projection({
+        projectionId: 'p',
+        store: 'db' as never,
+        handler: () => {},
+        batchSize: 0,
+        pollMs: -1,
+        tag: 3 as never,
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as InvalidOptionsError).errors.map((e) => e.message)).toEqual([
+      'projection(p): store must be a PersistenceStore; got "db"',
+      'projection(p): tag must be a string; got 3',
+      'projection(p): batchSize must be an integer >= 1; got 0',
+      'projection(p): pollMs must be a finite number > 0; got -1',
+    ]);
+  });
+});
+
 /** The store's methods bound to it, as a plain object (to swap one of them). */
 function bind(store: PersistenceStore): PersistenceStore {
   return {
@@ -205,7 +365,8 @@ function bind(store: PersistenceStore): PersistenceStore {
     highestSeq: (p) => store.highestSeq(p),
     deleteEvents: (p, s) => store.deleteEvents(p, s),
     saveSnapshot: (p, s) => store.saveSnapshot(p, s),
-    loadSnapshot: (p) => store.loadSnapshot(p),
+    loadSnapshot: (p, c) => store.loadSnapshot(p, c),
+    deleteSnapshots: (p, c) => store.deleteSnapshots(p, c),
     loadState: (p) => store.loadState(p),
     readJournal: (q) => store.readJournal(q),
     loadCheckpoint: (p) => store.loadCheckpoint(p),

@@ -1,9 +1,16 @@
 import { StoreClosedError } from '../errors.js';
+import {
+  checkSnapshot,
+  type SnapshotSelectionCriteria,
+  selects,
+  snapshotBounds,
+} from '../snapshot-criteria.js';
 import type {
   EventRecord,
   JournalEntry,
   JournalQuery,
   PersistenceStore,
+  SnapshotToSave,
   StoredSnapshot,
   StoredState,
   Write,
@@ -24,7 +31,8 @@ class MemoryStore implements PersistenceStore {
   private readonly journal: JournalEntry[] = [];
   private readonly highest = new Map<string, number>();
   private readonly deletedUpTo = new Map<string, number>();
-  private readonly snapshots = new Map<string, StoredSnapshot>();
+  /** Per persistence id, ascending by seq, one per seq. */
+  private readonly snapshots = new Map<string, StoredSnapshot[]>();
   private readonly states = new Map<string, StoredState>();
   private readonly checkpoints = new Map<string, number>();
   private readonly listeners = new AppendListeners();
@@ -62,7 +70,12 @@ class MemoryStore implements PersistenceStore {
           results.push({ ok: false, actual: current });
           continue;
         }
-        this.states.set(write.persistenceId, { revision: current + 1, payload: write.payload });
+        this.states.set(
+          write.persistenceId,
+          write.kind === 'state'
+            ? { revision: current + 1, payload: write.payload }
+            : { revision: current + 1, payload: '', deleted: true },
+        );
       }
       results.push({ ok: true });
     }
@@ -92,17 +105,41 @@ class MemoryStore implements PersistenceStore {
     if (upTo > (this.deletedUpTo.get(persistenceId) ?? 0)) this.deletedUpTo.set(persistenceId, upTo);
   }
 
-  async saveSnapshot(persistenceId: string, snapshot: StoredSnapshot): Promise<void> {
+  async saveSnapshot(persistenceId: string, snapshot: SnapshotToSave): Promise<void> {
     this.check();
-    const current = this.snapshots.get(persistenceId);
-    if (current === undefined || current.seq <= snapshot.seq) {
-      this.snapshots.set(persistenceId, { seq: snapshot.seq, payload: snapshot.payload });
-    }
+    const timestamp = snapshot.timestamp ?? Date.now();
+    checkSnapshot(snapshot.seq, timestamp, snapshot.payload, this.name);
+    const saved: StoredSnapshot = { seq: snapshot.seq, timestamp, payload: snapshot.payload };
+    const list = this.snapshots.get(persistenceId) ?? [];
+    const at = list.findIndex((s) => s.seq >= saved.seq);
+    if (at === -1) list.push(saved);
+    else if (list[at]?.seq === saved.seq) list[at] = saved;
+    else list.splice(at, 0, saved);
+    this.snapshots.set(persistenceId, list);
   }
 
-  async loadSnapshot(persistenceId: string): Promise<StoredSnapshot | undefined> {
+  async loadSnapshot(
+    persistenceId: string,
+    criteria?: SnapshotSelectionCriteria,
+  ): Promise<StoredSnapshot | undefined> {
     this.check();
-    return this.snapshots.get(persistenceId);
+    const bounds = snapshotBounds(criteria, this.name);
+    const list = this.snapshots.get(persistenceId) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const snapshot = list[i] as StoredSnapshot;
+      if (selects(bounds, snapshot.seq, snapshot.timestamp)) return snapshot;
+    }
+    return undefined;
+  }
+
+  async deleteSnapshots(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<number> {
+    this.check();
+    const bounds = snapshotBounds(criteria, this.name);
+    const list = this.snapshots.get(persistenceId) ?? [];
+    const kept = list.filter((s) => !selects(bounds, s.seq, s.timestamp));
+    if (kept.length === 0) this.snapshots.delete(persistenceId);
+    else this.snapshots.set(persistenceId, kept);
+    return list.length - kept.length;
   }
 
   async loadState(persistenceId: string): Promise<StoredState | undefined> {

@@ -1,16 +1,23 @@
-import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { OptionChecks } from '@troupe/runtime';
+import type { Pool, PoolConfig } from 'pg';
+import { describe, optionalInteger, optionalString } from '../checks.js';
 import { StoreClosedError } from '../errors.js';
+import { checkSnapshot, type SnapshotSelectionCriteria, snapshotBounds } from '../snapshot-criteria.js';
 import type {
   EventRecord,
   JournalEntry,
   JournalQuery,
   PersistenceStore,
+  SnapshotToSave,
   StoredSnapshot,
   StoredState,
   Write,
   WriteResult,
 } from '../store.js';
 import { AppendListeners } from './append-listeners.js';
+import { batchIds, planBatch } from './postgres-batch.js';
+import { PostgresCalls } from './postgres-calls.js';
+import { migratePostgres } from './postgres-schema.js';
 
 /** Where {@link postgresStore} keeps its data. */
 export interface PostgresStoreOptions {
@@ -19,7 +26,9 @@ export interface PostgresStoreOptions {
   /**
    * Further settings for `pg`'s `Pool` (its `PoolConfig`: `host`, `ssl`, timeouts…), passed as
    * they are; `connectionString` and `maxConnections` override theirs. Typed loosely so that
-   * using this package does not require `@types/pg`.
+   * using this package does not require `@types/pg`. This store's defaults, which these
+   * override: `keepAlive: true`, `connectionTimeoutMillis: 10000` (a server that cannot be
+   * reached fails a call within 10 s instead of leaving it waiting).
    */
   readonly pool?: Readonly<Record<string, unknown>>;
   /**
@@ -35,7 +44,9 @@ export interface PostgresStoreOptions {
  * A store in PostgreSQL, on `pg`. `pg` is an optional peer dependency, loaded only when this
  * function is called (importing `@troupe/persistence` never requires it); without it this
  * rejects with "install pg (npm install pg) to use postgresStore". Creates the schema and its
- * tables if they do not exist, then resolves.
+ * tables if they do not exist, migrates a schema made by an earlier version of this package,
+ * then resolves. Bad options reject (`TypeError`/`RangeError`, all of them at once as an
+ * `InvalidOptionsError`).
  *
  * - Each `write` batch is **one transaction** on one connection: all of it is committed
  *   (durable as the server's `synchronous_commit` says, by default on disk) when the promise
@@ -47,16 +58,30 @@ export interface PostgresStoreOptions {
  *   offsets become visible in commit order, so a projection reading after its last offset
  *   never skips an event committed later with a lower offset.
  * - Reads run on the pool and see committed data only.
+ * - **A connection that dies** (backend terminated, server restarted or down, network cut)
+ *   never crashes the process: the calls using it reject with a `StoreUnavailableError`
+ *   (reason `connection`); its `mayHaveCommitted` is true only when the connection died after
+ *   a commit was sent and before its answer arrived. The dead connection is discarded and the
+ *   pool opens fresh ones for later calls, so the store recovers once the server answers.
  * - `onAppend` listeners hear of this object's commits only; others are seen by polling.
  * - `close()` waits for the calls in flight, then ends the pool.
  */
 export async function postgresStore(options: PostgresStoreOptions = {}): Promise<PersistenceStore> {
-  const schema = options.schema ?? 'public';
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
-    throw new TypeError(
-      `postgresStore: schema must match /^[A-Za-z_][A-Za-z0-9_]*$/, got ${JSON.stringify(schema)}`,
-    );
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`postgresStore: options must be an object; got ${describe(options)}`);
   }
+  const checks = new OptionChecks('postgresStore');
+  const schema = checks.run(() => schemaName(options.schema), 'public');
+  checks.run(() => optionalString('postgresStore', 'connectionString', options.connectionString), undefined);
+  checks.run(() => optionalInteger('postgresStore', 'maxConnections', options.maxConnections, 1, 10), 10);
+  checks.run(() => {
+    if (options.pool !== undefined && (options.pool === null || typeof options.pool !== 'object')) {
+      throw new TypeError(
+        `postgresStore: pool must be an object of pg Pool settings; got ${describe(options.pool)}`,
+      );
+    }
+  }, undefined);
+  checks.done();
   let PoolClass: typeof Pool;
   try {
     PoolClass = (await import('pg')).Pool;
@@ -64,13 +89,15 @@ export async function postgresStore(options: PostgresStoreOptions = {}): Promise
     throw new Error('install pg (npm install pg) to use postgresStore', { cause });
   }
   const config: PoolConfig = {
+    keepAlive: true,
+    connectionTimeoutMillis: 10_000,
     ...(options.pool as PoolConfig | undefined),
     ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
     ...(options.maxConnections !== undefined && { max: options.maxConnections }),
   };
   const pool = new PoolClass(config);
-  // An idle connection that the server drops emits here; the next query gets a fresh one, and
-  // a query in flight rejects on its own. Without a listener it would crash the process.
+  // An idle connection that the server drops emits here; the pool discards it and the next
+  // call gets a fresh one. Without a listener it would crash the process.
   pool.on('error', () => {});
   const store = new PostgresStore(pool, schema);
   try {
@@ -82,17 +109,14 @@ export async function postgresStore(options: PostgresStoreOptions = {}): Promise
   return store;
 }
 
-/** The advisory lock's first key: "trou". The second is derived from the schema. */
-const LOCK_NAMESPACE = 0x74726f75;
-
-/** FNV-1a of the schema name, as a signed 32-bit integer. */
-function lockKey(schema: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < schema.length; i++) {
-    hash ^= schema.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
+function schemaName(schema: unknown): string {
+  if (schema === undefined) return 'public';
+  if (typeof schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema)) {
+    throw new TypeError(
+      `postgresStore: schema must match /^[A-Za-z_][A-Za-z0-9_]*$/, got ${typeof schema === 'string' ? JSON.stringify(schema) : describe(schema)}`,
+    );
   }
-  return hash | 0;
+  return schema;
 }
 
 interface EventRow {
@@ -112,7 +136,7 @@ class PostgresStore implements PersistenceStore {
   private readonly listeners = new AppendListeners();
   private readonly pending = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
-  private readonly lock: number;
+  private readonly calls: PostgresCalls;
   private readonly events: string;
   private readonly ids: string;
   private readonly snapshots: string;
@@ -124,7 +148,7 @@ class PostgresStore implements PersistenceStore {
     private readonly schema: string,
   ) {
     this.name = `postgres:${schema}`;
-    this.lock = lockKey(schema);
+    this.calls = new PostgresCalls(pool, this.name, schema);
     const q = `"${schema}"`;
     this.events = `${q}.troupe_events`;
     this.ids = `${q}.troupe_ids`;
@@ -133,49 +157,17 @@ class PostgresStore implements PersistenceStore {
     this.checkpoints = `${q}.troupe_checkpoints`;
   }
 
-  /** Creates the schema and tables; under the lock, so two stores starting together do not collide. */
+  /** Creates or migrates the schema; under the lock, so two stores starting together do not collide. */
   async init(): Promise<void> {
-    await this.transaction(async (client) => {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-      await client.query(`
-        CREATE TABLE IF NOT EXISTS ${this.events} (
-          "offset" BIGSERIAL PRIMARY KEY,
-          persistence_id TEXT NOT NULL,
-          seq BIGINT NOT NULL,
-          payload TEXT NOT NULL,
-          tags TEXT[] NOT NULL,
-          timestamp BIGINT NOT NULL,
-          UNIQUE (persistence_id, seq)
-        );
-        CREATE TABLE IF NOT EXISTS ${this.ids} (
-          persistence_id TEXT PRIMARY KEY,
-          highest_seq BIGINT NOT NULL,
-          deleted_to BIGINT NOT NULL DEFAULT 0
-        );
-        CREATE TABLE IF NOT EXISTS ${this.snapshots} (
-          persistence_id TEXT PRIMARY KEY,
-          seq BIGINT NOT NULL,
-          payload TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS ${this.states} (
-          persistence_id TEXT PRIMARY KEY,
-          revision BIGINT NOT NULL,
-          payload TEXT NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS ${this.checkpoints} (
-          projection_id TEXT PRIMARY KEY,
-          "offset" BIGINT NOT NULL
-        );`);
-    });
+    await this.calls.transaction((client) => migratePostgres(client, this.schema, this.name));
   }
 
   write(writes: readonly Write[]): Promise<WriteResult[]> {
     return this.run(async () => {
       if (writes.length === 0) return [];
       let appended = false;
-      const results = await this.transaction(async (client) => {
-        const eventIds = [...new Set(writes.filter((w) => w.kind === 'events').map((w) => w.persistenceId))];
-        const stateIds = [...new Set(writes.filter((w) => w.kind === 'state').map((w) => w.persistenceId))];
+      const results = await this.calls.transaction(async (client) => {
+        const { eventIds, stateIds } = batchIds(writes);
         const highest = new Map<string, number>();
         const revisions = new Map<string, number>();
         if (eventIds.length > 0) {
@@ -192,75 +184,41 @@ class PostgresStore implements PersistenceStore {
           );
           for (const row of rows) revisions.set(row.persistence_id, Number(row.revision));
         }
-        // Decide each write in batch order against the committed values plus the batch's
-        // earlier accepted writes, then store everything accepted in a few statements.
-        const results: WriteResult[] = [];
-        const pids: string[] = [];
-        const seqs: number[] = [];
-        const payloads: string[] = [];
-        const tags: string[] = [];
-        const timestamps: number[] = [];
-        const newHighest = new Map<string, number>();
-        const newStates = new Map<string, StoredState>();
-        for (const write of writes) {
-          if (write.kind === 'events') {
-            const current = highest.get(write.persistenceId) ?? 0;
-            if (current !== write.expectedSeq) {
-              results.push({ ok: false, actual: current });
-              continue;
-            }
-            const timestamp = Date.now();
-            let seq = current;
-            for (const event of write.events) {
-              seq++;
-              pids.push(write.persistenceId);
-              seqs.push(seq);
-              payloads.push(event.payload);
-              tags.push(JSON.stringify(event.tags ?? []));
-              timestamps.push(timestamp);
-            }
-            if (seq !== current) {
-              highest.set(write.persistenceId, seq);
-              newHighest.set(write.persistenceId, seq);
-            }
-          } else {
-            const current = revisions.get(write.persistenceId) ?? 0;
-            if (current !== write.expectedRevision) {
-              results.push({ ok: false, actual: current });
-              continue;
-            }
-            revisions.set(write.persistenceId, current + 1);
-            newStates.set(write.persistenceId, { revision: current + 1, payload: write.payload });
-          }
-          results.push({ ok: true });
-        }
-        if (pids.length > 0) {
+        const plan = planBatch(writes, highest, revisions, Date.now());
+        const { events } = plan;
+        if (events.pids.length > 0) {
           await client.query(
             `INSERT INTO ${this.events} (persistence_id, seq, payload, tags, timestamp)
              SELECT u.pid, u.seq, u.payload, ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)), u.ts
              FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
                WITH ORDINALITY AS u(pid, seq, payload, tags, ts, ord)
              ORDER BY u.ord`,
-            [pids, seqs, payloads, tags, timestamps],
+            [events.pids, events.seqs, events.payloads, events.tags, events.timestamps],
           );
           await client.query(
             `INSERT INTO ${this.ids} (persistence_id, highest_seq)
              SELECT * FROM unnest($1::text[], $2::bigint[])
              ON CONFLICT (persistence_id) DO UPDATE SET highest_seq = EXCLUDED.highest_seq`,
-            [[...newHighest.keys()], [...newHighest.values()]],
+            [[...plan.highest.keys()], [...plan.highest.values()]],
           );
           appended = true;
         }
-        if (newStates.size > 0) {
-          const states = [...newStates.values()];
+        if (plan.states.size > 0) {
+          const states = [...plan.states.values()];
           await client.query(
-            `INSERT INTO ${this.states} (persistence_id, revision, payload)
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
-             ON CONFLICT (persistence_id) DO UPDATE SET revision = EXCLUDED.revision, payload = EXCLUDED.payload`,
-            [[...newStates.keys()], states.map((s) => s.revision), states.map((s) => s.payload)],
+            `INSERT INTO ${this.states} (persistence_id, revision, payload, deleted)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[])
+             ON CONFLICT (persistence_id) DO UPDATE
+             SET revision = EXCLUDED.revision, payload = EXCLUDED.payload, deleted = EXCLUDED.deleted`,
+            [
+              [...plan.states.keys()],
+              states.map((s) => s.revision),
+              states.map((s) => s.payload),
+              states.map((s) => s.deleted),
+            ],
           );
         }
-        return results;
+        return plan.results;
       });
       if (appended) this.listeners.notify();
       return results;
@@ -269,7 +227,7 @@ class PostgresStore implements PersistenceStore {
 
   readEvents(persistenceId: string, fromSeq: number, limit: number): Promise<EventRecord[]> {
     return this.run(async () => {
-      const { rows } = await this.pool.query<EventRow>(
+      const rows = await this.calls.read<EventRow>(
         `SELECT persistence_id, seq, payload, tags, timestamp FROM ${this.events}
          WHERE persistence_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
         [persistenceId, fromSeq, limit],
@@ -280,7 +238,7 @@ class PostgresStore implements PersistenceStore {
 
   highestSeq(persistenceId: string): Promise<number> {
     return this.run(async () => {
-      const { rows } = await this.pool.query<{ highest_seq: string }>(
+      const rows = await this.calls.read<{ highest_seq: string }>(
         `SELECT highest_seq FROM ${this.ids} WHERE persistence_id = $1`,
         [persistenceId],
       );
@@ -293,7 +251,7 @@ class PostgresStore implements PersistenceStore {
       // Under the write lock, so the statement's snapshot includes every committed append (a
       // concurrent write cannot leave behind events that the new mark covers); one statement,
       // so the mark and the deletion it covers are atomic.
-      await this.transaction((client) =>
+      await this.calls.transaction((client) =>
         client.query(
           `WITH marked AS (
            UPDATE ${this.ids} SET deleted_to = GREATEST(deleted_to, LEAST($2::bigint, highest_seq))
@@ -307,43 +265,69 @@ class PostgresStore implements PersistenceStore {
     });
   }
 
-  saveSnapshot(persistenceId: string, snapshot: StoredSnapshot): Promise<void> {
+  saveSnapshot(persistenceId: string, snapshot: SnapshotToSave): Promise<void> {
     return this.run(async () => {
-      await this.pool.query(
-        `INSERT INTO ${this.snapshots} (persistence_id, seq, payload) VALUES ($1, $2, $3)
-         ON CONFLICT (persistence_id) DO UPDATE SET seq = EXCLUDED.seq, payload = EXCLUDED.payload
-         WHERE ${this.snapshots}.seq <= EXCLUDED.seq`,
-        [persistenceId, snapshot.seq, snapshot.payload],
+      const timestamp = snapshot.timestamp ?? Date.now();
+      checkSnapshot(snapshot.seq, timestamp, snapshot.payload, this.name);
+      await this.calls.autocommit(
+        `INSERT INTO ${this.snapshots} (persistence_id, seq, timestamp, payload) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (persistence_id, seq) DO UPDATE SET timestamp = EXCLUDED.timestamp, payload = EXCLUDED.payload`,
+        [persistenceId, snapshot.seq, timestamp, snapshot.payload],
       );
     });
   }
 
-  loadSnapshot(persistenceId: string): Promise<StoredSnapshot | undefined> {
+  loadSnapshot(
+    persistenceId: string,
+    criteria?: SnapshotSelectionCriteria,
+  ): Promise<StoredSnapshot | undefined> {
     return this.run(async () => {
-      const { rows } = await this.pool.query<{ seq: string; payload: string }>(
-        `SELECT seq, payload FROM ${this.snapshots} WHERE persistence_id = $1`,
-        [persistenceId],
+      const bounds = snapshotBounds(criteria, this.name);
+      if (bounds.empty) return undefined;
+      const rows = await this.calls.read<{ seq: string; timestamp: string; payload: string }>(
+        `SELECT seq, timestamp, payload FROM ${this.snapshots} WHERE ${SELECTED} ORDER BY seq DESC LIMIT 1`,
+        [persistenceId, bounds.minSeq, bounds.maxSeq, bounds.minTs, bounds.maxTs],
       );
       const row = rows[0];
-      return row === undefined ? undefined : { seq: Number(row.seq), payload: row.payload };
+      return row === undefined
+        ? undefined
+        : { seq: Number(row.seq), timestamp: Number(row.timestamp), payload: row.payload };
+    });
+  }
+
+  deleteSnapshots(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<number> {
+    return this.run(async () => {
+      const bounds = snapshotBounds(criteria, this.name);
+      if (bounds.empty) return 0;
+      const result = await this.calls.autocommit(`DELETE FROM ${this.snapshots} WHERE ${SELECTED}`, [
+        persistenceId,
+        bounds.minSeq,
+        bounds.maxSeq,
+        bounds.minTs,
+        bounds.maxTs,
+      ]);
+      return result;
     });
   }
 
   loadState(persistenceId: string): Promise<StoredState | undefined> {
     return this.run(async () => {
-      const { rows } = await this.pool.query<{ revision: string; payload: string }>(
-        `SELECT revision, payload FROM ${this.states} WHERE persistence_id = $1`,
+      const rows = await this.calls.read<{ revision: string; payload: string; deleted: boolean }>(
+        `SELECT revision, payload, deleted FROM ${this.states} WHERE persistence_id = $1`,
         [persistenceId],
       );
       const row = rows[0];
-      return row === undefined ? undefined : { revision: Number(row.revision), payload: row.payload };
+      if (row === undefined) return undefined;
+      return row.deleted
+        ? { revision: Number(row.revision), payload: '', deleted: true }
+        : { revision: Number(row.revision), payload: row.payload };
     });
   }
 
   readJournal(query: JournalQuery): Promise<JournalEntry[]> {
     return this.run(async () => {
       // starts_with compares literally: `_` and `%` in the prefix are not wildcards.
-      const { rows } = await this.pool.query<JournalRow>(
+      const rows = await this.calls.read<JournalRow>(
         `SELECT "offset", persistence_id, seq, payload, tags, timestamp FROM ${this.events}
          WHERE "offset" > $1
            AND ($3::text IS NULL OR starts_with(persistence_id, $3::text))
@@ -357,7 +341,7 @@ class PostgresStore implements PersistenceStore {
 
   loadCheckpoint(projectionId: string): Promise<number> {
     return this.run(async () => {
-      const { rows } = await this.pool.query<{ offset: string }>(
+      const rows = await this.calls.read<{ offset: string }>(
         `SELECT "offset" FROM ${this.checkpoints} WHERE projection_id = $1`,
         [projectionId],
       );
@@ -367,7 +351,7 @@ class PostgresStore implements PersistenceStore {
 
   saveCheckpoint(projectionId: string, offset: number): Promise<void> {
     return this.run(async () => {
-      await this.pool.query(
+      await this.calls.autocommit(
         `INSERT INTO ${this.checkpoints} (projection_id, "offset") VALUES ($1, $2)
          ON CONFLICT (projection_id) DO UPDATE SET "offset" = EXCLUDED."offset"`,
         [projectionId, offset],
@@ -396,30 +380,12 @@ class PostgresStore implements PersistenceStore {
     call.then(forget, forget);
     return call;
   }
-
-  /** BEGIN, the schema's write lock, `body`, COMMIT; ROLLBACK on any error; the client always released. */
-  private async transaction<T>(body: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, this.lock]);
-      const result = await body(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        // The connection is unusable: destroy it rather than return it to the pool.
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      }
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }
 }
+
+/** The snapshot selection of `$1` (persistence id) and `$2`..`$5` (bounds, null for none). */
+const SELECTED = `persistence_id = $1
+  AND ($2::bigint IS NULL OR seq >= $2::bigint) AND ($3::bigint IS NULL OR seq <= $3::bigint)
+  AND ($4::bigint IS NULL OR timestamp >= $4::bigint) AND ($5::bigint IS NULL OR timestamp <= $5::bigint)`;
 
 function eventRecord(row: EventRow): EventRecord {
   return {

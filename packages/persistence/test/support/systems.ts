@@ -1,5 +1,5 @@
 /** Actor systems for the persistence tests, each recording its dead letters and failures, all shut down after each test. */
-import { type ActorFailed, ActorSystem, type DeadLetter } from '@troupe/runtime';
+import { type ActorFailed, ActorSystem, type DeadLetter, type Logger } from '@troupe/runtime';
 import { afterEach } from 'vitest';
 
 const started: ActorSystem[] = [];
@@ -7,12 +7,17 @@ afterEach(async () => {
   for (const system of started.splice(0)) await system.shutdown({ timeoutMs: 1000 });
 });
 
-export function startSystem(name: string): {
+export function startSystem(
+  name: string,
+  options: { readonly logger?: Logger } = {},
+): {
   system: ActorSystem;
   deadLetters: DeadLetter[];
   failures: ActorFailed[];
 } {
-  const system = ActorSystem.start({ name });
+  const system = ActorSystem.start(
+    options.logger === undefined ? { name } : { name, logger: options.logger },
+  );
   started.push(system);
   const deadLetters: DeadLetter[] = [];
   const failures: ActorFailed[] = [];
