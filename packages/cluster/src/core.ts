@@ -429,6 +429,20 @@ export class NodeCore {
     }
   }
 
+  /** A one-shot reply ref, reachable from every node, that settles the returned promise. */
+  askReply<R extends Message>(
+    target: string,
+    timeoutMs: number,
+  ): { ref: ActorRef<R>; promise: Promise<R>; fail(error: unknown): void } {
+    const { ref, promise } = this.replies.ask<R>(target, '', timeoutMs);
+    return { ref: ref as unknown as ActorRef<R>, promise, fail: (error) => ref.fail(error) };
+  }
+
+  /** Sharding: how entity refs that arrive inside messages are made. */
+  entityRefs(resolver: (type: string, id: string) => ActorRef<Message>): void {
+    this.table.entities = resolver;
+  }
+
   /** Plugs a cluster service in (see service.ts); returns the function that detaches it. */
   attach(service: NodeService): () => void {
     return this.services.attach(service);

@@ -36,4 +36,13 @@ export { joinCluster } from './join.js';
 export { ClusterNode } from './node.js';
 export type { ClusterAuth, ClusterTls, FailureDetectorOptions, JoinOptions, LinkOptions } from './options.js';
 export { type ServiceKey, serviceKey } from './service-key.js';
+export type { EntityContext } from './sharding/entity-context.js';
+export {
+  type EntityType,
+  type EntityTypeOptions,
+  entityType,
+  type PassivationOptions,
+} from './sharding/entity-type.js';
+export { type Sharding, type ShardingOptions, startSharding } from './sharding/sharding.js';
+export type { ShardingStats, TypeCounters } from './sharding/stats.js';
 export type { ClusterStats, PeerCounters, PeerStats } from './stats.js';

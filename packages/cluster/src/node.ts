@@ -172,6 +172,19 @@ export class ClusterNode {
     return this.#core.attach(service);
   }
 
+  /** @internal For sharding: a one-shot reply ref reachable from every node. */
+  askReply<R extends Message>(
+    target: string,
+    timeoutMs: number,
+  ): { ref: ActorRef<R>; promise: Promise<R>; fail(error: unknown): void } {
+    return this.#core.askReply<R>(target, timeoutMs);
+  }
+
+  /** @internal For sharding: how entity refs that arrive inside messages are made. */
+  entityRefs(resolver: (type: string, id: string) => ActorRef<Message>): void {
+    this.#core.entityRefs(resolver);
+  }
+
   /** @internal Counts and dead-letters garbage a cluster service received on its subject. */
   invalidInput(subject: string, data: Uint8Array, error: unknown): void {
     this.#core.invalidInput(subject, data, error);

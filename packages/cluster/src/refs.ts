@@ -14,6 +14,7 @@ import {
 import type { RefCodec } from './codec.js';
 import { RemoteRef, type RemoteTransport } from './remote-ref.js';
 import type { Replies } from './replies.js';
+import { entityOf } from './sharding/entity-ref.js';
 
 /**
  * Refs on the wire, for one node: the address of any ref a message carries out, and a ref that
@@ -34,6 +35,8 @@ export class RefTable implements RefCodec {
     if (this.interned.get(address)?.deref() === undefined) this.interned.delete(address);
   });
   private readonly localCache = new Map<string, ActorRef<Message>>();
+  /** Sharding on this node: the ref of an entity named on the wire (`troupe://c@$entity/type#id`). */
+  entities: ((type: string, id: string) => ActorRef<Message>) | null = null;
 
   constructor(
     private readonly system: ActorSystem,
@@ -45,6 +48,14 @@ export class RefTable implements RefCodec {
 
   encodeRef(value: object): string | undefined {
     if (value instanceof RemoteRef || value instanceof StoppedRef) return value.address;
+    const entity = entityOf(value);
+    if (entity !== undefined)
+      return formatAddress({
+        system: this.cluster,
+        node: ENTITY_NODE,
+        path: `/${entity.type}`,
+        id: entity.id,
+      });
     const ref = value as Partial<ActorRef<Message>>;
     if (typeof ref.tell !== 'function' || typeof ref.path !== 'string' || typeof ref.id !== 'string') {
       return undefined;
@@ -64,6 +75,10 @@ export class RefTable implements RefCodec {
       throw new TypeError(`address of another cluster: ${address.slice(0, 120)}`);
     if (parts.node === undefined || parts.id === undefined) {
       throw new TypeError(`address without a node or id: ${address.slice(0, 120)}`);
+    }
+    if (parts.node === ENTITY_NODE) {
+      if (this.entities === null) throw new TypeError('an entity ref, but this node runs no sharding');
+      return this.entities(parts.path.slice(1), parts.id);
     }
     if (parts.node === this.node) {
       const local = this.resolveLocal(parts.path, parts.id);
@@ -99,6 +114,9 @@ export class RefTable implements RefCodec {
     if (cached !== undefined && cached.id === id) this.localCache.delete(path);
   }
 }
+
+/** The node part of an entity's address: not a node name (those have no `$`). */
+const ENTITY_NODE = '$entity';
 
 /**
  * A ref to an actor of this node that no longer exists (decoded from an address): `tell` is a

@@ -148,8 +148,56 @@ export interface MessagesLost {
   readonly count: number;
 }
 
+/** Sharding (`@troupe/cluster`): a shard of an entity type started on `node`, owned under `epoch`. */
+export interface ShardStarted {
+  readonly type: 'ShardStarted';
+  readonly entityType: string;
+  readonly shard: number;
+  readonly epoch: number;
+  readonly node: string;
+}
+
+/**
+ * Sharding: a shard stopped on `node`: handed to `to` (a rebalance), released (`to: null`, the
+ * node is leaving), or fenced (its lease could not be renewed in time: it stopped its entities
+ * before another node could take the shard).
+ */
+export interface ShardHandedOff {
+  readonly type: 'ShardHandedOff';
+  readonly entityType: string;
+  readonly shard: number;
+  readonly node: string;
+  readonly to: string | null;
+  readonly reason: 'rebalance' | 'leaving' | 'fenced';
+}
+
+/** Sharding: an entity started on `node` (its first message, a move, after passivation). */
+export interface EntityActivated {
+  readonly type: 'EntityActivated';
+  readonly entityType: string;
+  readonly id: string;
+  readonly node: string;
+}
+
+/** Sharding: an entity stopped on `node`, and why; its next message starts it again. */
+export interface EntityPassivated {
+  readonly type: 'EntityPassivated';
+  readonly entityType: string;
+  readonly id: string;
+  readonly node: string;
+  readonly reason: 'idle' | 'maxActive' | 'requested' | 'handoff' | 'fenced' | 'failed';
+}
+
 /** Events a cluster transport publishes on `system.events` (see `ActorSystem.publish`). */
-export type ClusterEvent = NodeUp | NodeLeft | NodeDown | MessagesLost;
+export type ClusterEvent =
+  | NodeUp
+  | NodeLeft
+  | NodeDown
+  | MessagesLost
+  | ShardStarted
+  | ShardHandedOff
+  | EntityActivated
+  | EntityPassivated;
 
 /** Every event the runtime (or a cluster transport on it) publishes on `system.events`. */
 export type SystemEvent =

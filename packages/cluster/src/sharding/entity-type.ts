@@ -1,0 +1,108 @@
+import { type Behavior, type Message, OptionChecks } from '@troupe/runtime';
+import type { EntityContext } from './entity-context.js';
+
+/** When an entity is stopped to save memory (it starts again on its next message). */
+export interface PassivationOptions {
+  /** Stop an entity that had no message for this long, in ms (default: never by idleness). */
+  readonly idleMs?: number;
+  /** At most this many active entities of the type per node: above it, the least recently used stops. */
+  readonly maxActive?: number;
+}
+
+/** Options of {@link entityType}. */
+export interface EntityTypeOptions<M extends Message> {
+  /**
+   * The behaviour of one entity, made at each activation (on its first message, after a move,
+   * after passivation). `entity` names it and lets it passivate itself, schedule reminders, and
+   * fence its writes (`entity.fence`, for persistent behaviours).
+   */
+  readonly behavior: (entity: EntityContext<M>) => Behavior<M>;
+  readonly passivation?: PassivationOptions;
+  /**
+   * Remember entities: a shard's active entities start again on the node that takes the shard
+   * over (after a move, a handoff or a node's death) without waiting for a message. Default false.
+   */
+  readonly remember?: boolean;
+  /** Each entity's mailbox capacity (default 1024); a full one refuses a tell (`mailboxFull`). */
+  readonly mailboxCapacity?: number;
+}
+
+/**
+ * A kind of sharded entity (Akka's `EntityTypeKey` with its behaviour, an Orleans grain class):
+ * entities of it are addressed by `(type, id)` from any node, live on whichever node owns
+ * their shard, start on demand, and never run twice at once. Pass it to `startSharding` on the
+ * nodes that host it, and use `sharding.ref(type, id)` anywhere.
+ */
+export interface EntityType<M extends Message> {
+  readonly name: string;
+  /** @internal */
+  readonly options: ResolvedEntityType<M>;
+  /** Type-level only: the entity's message type. */
+  readonly _message?: M;
+}
+
+/** @internal */
+export interface ResolvedEntityType<M extends Message> {
+  readonly behavior: (entity: EntityContext<M>) => Behavior<M>;
+  readonly idleMs: number | undefined;
+  readonly maxActive: number | undefined;
+  readonly remember: boolean;
+  readonly mailboxCapacity: number;
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,48}$/;
+
+/**
+ * Declares an entity type. `name` (1 to 48 letters, digits, `-`, `_`) must be the same on every
+ * node. Every bad option is reported at once (`TypeError`/`RangeError`, or `InvalidOptionsError`).
+ */
+export function entityType<M extends Message>(name: string, options: EntityTypeOptions<M>): EntityType<M> {
+  const checks = new OptionChecks('entityType');
+  checks.run(() => {
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw new TypeError(
+        `entityType: name must be 1 to 48 letters, digits, '-' or '_'; got ${JSON.stringify(String(name)).slice(0, 60)}`,
+      );
+  }, undefined);
+  const o = (options ?? {}) as Partial<EntityTypeOptions<M>>;
+  const behavior = checks.run(
+    () => {
+      if (typeof o.behavior !== 'function')
+        throw new TypeError('entityType: behavior must be a function (entity) => Behavior');
+      return o.behavior;
+    },
+    (() => undefined) as unknown as ResolvedEntityType<M>['behavior'],
+  );
+  const p = checks.run(() => {
+    const v = o.passivation ?? {};
+    if (v === null || typeof v !== 'object') throw new TypeError('entityType: passivation must be an object');
+    return v;
+  }, {} as PassivationOptions);
+  const idleMs = checks.run(() => {
+    if (p.idleMs === undefined) return undefined;
+    if (typeof p.idleMs !== 'number' || !Number.isFinite(p.idleMs) || p.idleMs <= 0)
+      throw new RangeError(
+        `entityType: passivation.idleMs must be a finite number > 0; got ${String(p.idleMs)}`,
+      );
+    return p.idleMs;
+  }, undefined);
+  const maxActive = checks.run(() => integer('passivation.maxActive', p.maxActive), undefined);
+  const remember = checks.run(() => {
+    if (o.remember !== undefined && typeof o.remember !== 'boolean')
+      throw new TypeError('entityType: remember must be a boolean');
+    return o.remember ?? false;
+  }, false);
+  const mailboxCapacity = checks.run(() => integer('mailboxCapacity', o.mailboxCapacity) ?? 1024, 1024);
+  checks.done();
+  return Object.freeze({
+    name,
+    options: Object.freeze({ behavior, idleMs, maxActive, remember, mailboxCapacity }),
+  });
+}
+
+function integer(field: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`entityType: ${field} must be an integer >= 1; got ${String(value)}`);
+  return value;
+}

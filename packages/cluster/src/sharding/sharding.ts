@@ -1,0 +1,557 @@
+import { type ActorRef, type Message, OptionChecks, receive } from '@troupe/runtime';
+import type { ClusterNode } from '../node.js';
+import { serviceKey } from '../service-key.js';
+import { plan } from './allocation.js';
+import { EntityRef } from './entity-ref.js';
+import type { EntityType } from './entity-type.js';
+import { Placement, type ShardRecord } from './placement.js';
+import { Region, type RegionEvent, type RegionMessage, type Route } from './region.js';
+import { newTypeCounters, type ShardingStats, type TypeCounters } from './stats.js';
+
+/** Options of {@link startSharding}. */
+export interface ShardingOptions {
+  /** Every entity type this node uses: hosts (see `host`) or only addresses. */
+  readonly entities: readonly EntityType<never>[];
+  /**
+   * Which of them this node hosts: all (default), none (`false`: a proxy that only routes), or
+   * a list. Hosting needs the type's behaviour; a proxy only its name.
+   */
+  readonly host?: boolean | readonly EntityType<never>[];
+  /** Shards per type: the same on every node (default 128). Entities map to shards by a stable hash. */
+  readonly shards?: number;
+  /**
+   * How long a node's lease on its shards lasts, in ms (default 4000). It renews it every
+   * quarter of that; a node that cannot renew stops its entities before the lease expires, and
+   * a dead node's shards start elsewhere about this long after its last renewal.
+   */
+  readonly leaseMs?: number;
+  /** Clock difference tolerated between nodes, ms (default 500; < leaseMs / 4). */
+  readonly skewMs?: number;
+  /** How often each node checks the placement, ms (default 500), and how many shards it hands off per check at most (default 4). */
+  readonly rebalance?: { readonly intervalMs?: number; readonly maxMoves?: number };
+  /** Messages held per type for shards that are moving, at most (default 10,000). */
+  readonly holdCapacity?: number;
+  /** Replicas of the placement bucket (default 1; 3 on a cluster of NATS servers). */
+  readonly replicas?: number;
+}
+
+/** Sharded entities on one node; see {@link startSharding}. */
+export interface Sharding {
+  /**
+   * The ref of entity `id` of `type`, usable from any node, forever (see the cluster README).
+   * Throws `TypeError` for a type not given to `startSharding`, or an id that is not a
+   * non-empty string of at most 256 characters.
+   */
+  ref<M extends Message>(type: EntityType<M>, id: string): ActorRef<M>;
+  /** This node's counters per type. */
+  stats(): ShardingStats;
+  /**
+   * Stops hosting: every shard this node owns is released (each entity finishes what its
+   * mailbox holds, then stops; the shard starts on another host) and its lease removed; the node
+   * goes on routing, as a proxy: what was held here goes to the new owners. `node.leave()` and
+   * `system.shutdown()` do this first. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+interface Resolved {
+  readonly shards: number;
+  readonly leaseMs: number;
+  readonly skewMs: number;
+  readonly intervalMs: number;
+  readonly maxMoves: number;
+  readonly holdCapacity: number;
+  readonly replicas: number;
+}
+
+/**
+ * Starts sharded entities on `node` (Akka Cluster Sharding, Orleans grains): entities
+ * addressed by `(type, id)`, placed by the cluster on the nodes that host their type, started
+ * on demand, moved when nodes come and go, never running twice at once. Placement lives in a
+ * JetStream key-value bucket (the server needs `-js`). Resolves once this node holds its lease
+ * and sees the placement; rejects with a `TypeError`/`RangeError`/`InvalidOptionsError` naming
+ * bad options, or when another node uses a different number of shards for a type.
+ */
+export async function startSharding(node: ClusterNode, options: ShardingOptions): Promise<Sharding> {
+  const { types, hosted, resolved } = validate(options);
+  const placement = await Placement.open(node.connection, {
+    cluster: node.cluster,
+    node: node.name,
+    incarnation: node.incarnation,
+    types: hosted.map((t) => t.name),
+    shards: resolved.shards,
+    leaseMs: resolved.leaseMs,
+    skewMs: resolved.skewMs,
+    replicas: resolved.replicas,
+  });
+  const conflict = placement.shardCountConflict(
+    types.map((t) => t.name),
+    resolved.shards,
+    Date.now(),
+  );
+  if (conflict !== undefined) {
+    await placement.close();
+    throw new TypeError(
+      `startSharding: node ${conflict.node} uses ${conflict.shards} shards for ${conflict.type}; this node ${resolved.shards}: every node must use the same number`,
+    );
+  }
+  const sharding = new ShardingNode(node, placement, types, hosted, resolved);
+  await sharding.start();
+  return sharding;
+}
+
+class ShardingNode implements Sharding {
+  private readonly regions = new Map<string, Region<Message>>();
+  private readonly counters = new Map<string, TypeCounters>();
+  private readonly remoteRegions = new Map<string, Map<string, ActorRef<RegionMessage>>>();
+  /** Shards being claimed, or handed off, by this node right now (`type.shard`). */
+  private readonly claiming = new Set<string>();
+  private readonly moving = new Set<string>();
+  private readonly unsubscribers: (() => void)[] = [];
+  private timers: ReturnType<typeof setInterval>[] = [];
+  /** Until when (performance.now()) this node's lease is valid for itself: it stops its shards at that time. */
+  private validUntil = 0;
+  private fenced = true;
+  private stopping: Promise<void> | null = null;
+  private planning = false;
+  private replanSoon = false;
+
+  constructor(
+    readonly node: ClusterNode,
+    private readonly placement: Placement,
+    types: readonly EntityType<never>[],
+    hosted: readonly EntityType<never>[],
+    private readonly o: Resolved,
+  ) {
+    const system = node.system;
+    for (const t of types) {
+      const counters = newTypeCounters();
+      this.counters.set(t.name, counters);
+      const isHosted = hosted.includes(t);
+      const region = new Region<Message>(
+        t.name,
+        isHosted ? (t.options as never) : null,
+        {
+          system,
+          node: node.name,
+          shards: o.shards,
+          holdCapacity: o.holdCapacity,
+          route: (type, shard) => this.route(type, shard),
+          askReply: (target, timeoutMs) => node.askReply(target, timeoutMs),
+          publish: (event: RegionEvent) => system.publish(event),
+        },
+        counters,
+      );
+      this.regions.set(t.name, region);
+    }
+  }
+
+  async start(): Promise<void> {
+    const system = this.node.system;
+    for (const region of this.regions.values()) {
+      const key = regionKey(region.type);
+      if (region.hosting) {
+        const ref = system.spawn(
+          receive<null, RegionMessage>(
+            null,
+            (s, m) => {
+              region.receive(m);
+              return s;
+            },
+            {
+              onStart: (ctx) => {
+                region.attach(ctx);
+                return null;
+              },
+              onTerminated: (s, t) => {
+                region.terminated(t.ref as ActorRef<Message>, t.reason.type === 'error');
+                return s;
+              },
+            },
+          ),
+          { name: `troupe-sharding-${region.type}`, mailbox: { capacity: 65_536 } },
+        );
+        this.node.register(key, ref);
+      }
+      this.unsubscribers.push(
+        this.node.subscribe(key, (refs) => {
+          const byNode = new Map<string, ActorRef<RegionMessage>>();
+          for (const ref of refs) {
+            const owner = nodeOf(this.node, ref);
+            if (owner !== undefined && owner !== this.node.name) byNode.set(owner, ref);
+          }
+          this.remoteRegions.set(region.type, byNode);
+          this.releaseAll(region.type);
+        }),
+      );
+    }
+    this.unsubscribers.push(
+      this.placement.onChange((change) => {
+        if (change.kind === 'shard') {
+          this.regions.get(change.type)?.moved(change.shard);
+          this.regions.get(change.type)?.release(change.shard);
+        } else for (const type of this.regions.keys()) this.releaseAll(type);
+        this.soon();
+      }),
+    );
+    this.unsubscribers.push(this.node.attach({ name: 'sharding', close: () => this.close() }));
+    this.node.entityRefs((type, id) => this.refByName(type, id));
+    await this.renew();
+    this.timers = [
+      setInterval(() => void this.renew(), Math.max(10, this.o.leaseMs / 4)),
+      setInterval(() => this.checkLease(), Math.max(5, this.o.leaseMs / 20)),
+      setInterval(() => this.soon(), this.o.intervalMs),
+    ];
+    for (const t of this.timers) t.unref();
+    await this.rebalance();
+  }
+
+  ref<M extends Message>(type: EntityType<M>, id: string): ActorRef<M> {
+    const region = this.regions.get((type as EntityType<M> | undefined)?.name ?? '');
+    if (region === undefined || typeof type !== 'object')
+      throw new TypeError(
+        `sharding.ref: unknown entity type ${String((type as { name?: unknown })?.name)}: pass it to startSharding`,
+      );
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+      throw new TypeError('sharding.ref: an entity id is a non-empty string of at most 256 characters');
+    return new EntityRef<M>(region as unknown as Region<M>, id);
+  }
+
+  /** The ref of an entity named on the wire (`troupe://c@$entity/type#id`). */
+  refByName(type: string, id: string): ActorRef<Message> {
+    const region = this.regions.get(type);
+    if (region === undefined)
+      throw new TypeError(`an entity of type ${type.slice(0, 48)}, unknown on this node`);
+    return new EntityRef<Message>(region, id);
+  }
+
+  stats(): ShardingStats {
+    const types: Record<string, TypeCounters> = {};
+    for (const [name, c] of this.counters) types[name] = { ...c };
+    return { node: this.node.name, leaseValid: !this.fenced, types };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.stopHosting();
+    return this.stopping;
+  }
+
+  /** The node leaves the cluster: stop hosting, then stop routing; what is still held is undeliverable. */
+  private async close(): Promise<void> {
+    await this.stop();
+    for (const t of this.timers) clearInterval(t);
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    for (const region of this.regions.values()) region.abandonHeld();
+    await this.placement.close();
+  }
+
+  // ---- routing --------------------------------------------------------------------------
+
+  private route(type: string, shard: number): Route {
+    const region = this.regions.get(type) as Region<Message>;
+    if (region.isStarted(shard)) {
+      if (performance.now() < this.validUntil) return { kind: 'local', epoch: this.epochOf(type, shard) };
+      this.fence();
+      return { kind: 'hold' };
+    }
+    const now = Date.now();
+    const record = this.placement.shard(type, shard);
+    if (record !== undefined && record.state === 'active' && this.placement.validOwner(record, now)) {
+      if (record.owner === this.node.name) return { kind: 'hold' }; // ours, starting
+      const ref = this.remoteRegions.get(type)?.get(record.owner as string);
+      return ref === undefined ? { kind: 'hold' } : { kind: 'remote', region: ref };
+    }
+    return this.placement.hosts(type, now).length === 0 ? { kind: 'nowhere' } : { kind: 'hold' };
+  }
+
+  private epochOf(type: string, shard: number): number {
+    return this.placement.shard(type, shard)?.epoch ?? 0;
+  }
+
+  private releaseAll(type: string): void {
+    const region = this.regions.get(type);
+    if (region === undefined) return;
+    for (let s = 0; s < this.o.shards; s++) region.release(s);
+  }
+
+  // ---- the lease ------------------------------------------------------------------------
+
+  private async renew(): Promise<void> {
+    if (this.stopping !== null) return;
+    const sent = performance.now();
+    const ok = await this.placement.renew(Date.now());
+    if (!ok) return;
+    // Others may take the lease's shards at until + skew: this node stops them at until - skew.
+    this.validUntil = sent + this.o.leaseMs - this.o.skewMs;
+    if (this.fenced) {
+      this.fenced = false;
+      this.soon();
+    }
+  }
+
+  private checkLease(): void {
+    if (!this.fenced && performance.now() >= this.validUntil) this.fence();
+  }
+
+  /** This node's lease could not be renewed in time: every shard it runs stops now. */
+  private fence(): void {
+    if (this.fenced) return;
+    this.fenced = true;
+    for (const region of this.regions.values()) {
+      for (let s = 0; s < this.o.shards; s++) {
+        if (!region.isStarted(s)) continue;
+        void region.stopShard(s, 'fenced');
+        this.node.system.publish({
+          type: 'ShardHandedOff',
+          entityType: region.type,
+          shard: s,
+          node: this.node.name,
+          to: null,
+          reason: 'fenced',
+        });
+      }
+    }
+  }
+
+  // ---- placement ------------------------------------------------------------------------
+
+  /** Plans again soon (coalesced): after a change of the table, and on the interval. */
+  private soon(): void {
+    if (this.planning) {
+      this.replanSoon = true;
+      return;
+    }
+    setImmediate(() => void this.rebalance());
+  }
+
+  private async rebalance(): Promise<void> {
+    if (this.planning || this.stopping !== null) return;
+    this.planning = true;
+    try {
+      do {
+        this.replanSoon = false;
+        await Promise.all([...this.regions.values()].filter((r) => r.hosting).map((r) => this.plan(r)));
+      } while (this.replanSoon && this.stopping === null);
+    } catch (error) {
+      this.node.system.log.warn({ err: error }, 'sharding: placement round failed');
+    } finally {
+      this.planning = false;
+    }
+  }
+
+  private async plan(region: Region<Message>): Promise<void> {
+    if (this.fenced) return;
+    const now = Date.now();
+    const type = region.type;
+    const me = this.node.name;
+    const owners: (string | null)[] = [];
+    for (let s = 0; s < this.o.shards; s++) {
+      const record = this.placement.shard(type, s);
+      const busy = this.moving.has(`${type}.${s}`) || this.claiming.has(`${type}.${s}`);
+      const valid = this.placement.validOwner(record, now); // active or in handoff, lease valid
+      const mine = record?.owner === me && record.incarnation === this.node.incarnation;
+      // A shard recorded as ours but not running here (we were fenced, or restarted) is claimed again.
+      if (busy) owners.push(me);
+      else owners.push(valid && (!mine || region.isStarted(s)) ? (record?.owner ?? null) : null);
+      // Started here, but the record names another owner now: stop it.
+      if (region.isStarted(s) && !busy && !mine) void region.stopShard(s, 'handoff');
+    }
+    const hosts = this.placement.hosts(type, now);
+    const { claim, handOff } = plan(owners, hosts, me, this.o.maxMoves);
+    await Promise.all([
+      ...claim.map((s) => this.claim(region, s)),
+      ...handOff.map((h) => this.handOff(region, h.shard, h.to)),
+    ]);
+  }
+
+  /** Takes shard `s` (orphaned, released, or ours from before): compare-and-set, a new epoch, then start it. */
+  private async claim(region: Region<Message>, s: number): Promise<void> {
+    const key = `${region.type}.${s}`;
+    if (this.claiming.has(key) || region.isStarted(s)) return;
+    this.claiming.add(key);
+    try {
+      const record = this.placement.shard(region.type, s);
+      const next: ShardRecord = {
+        owner: this.node.name,
+        incarnation: this.node.incarnation,
+        epoch: (record?.epoch ?? 0) + 1,
+        state: 'active',
+      };
+      if (!(await this.placement.swap(region.type, s, record, next))) return;
+      if (this.fenced || this.stopping !== null) return;
+      region.startShard(s, next.epoch);
+      this.node.system.publish({
+        type: 'ShardStarted',
+        entityType: region.type,
+        shard: s,
+        epoch: next.epoch,
+        node: this.node.name,
+      });
+      region.release(s);
+    } finally {
+      this.claiming.delete(key);
+    }
+  }
+
+  /**
+   * Gives shard `s` to `to`: marks it `handoff` (senders hold), stops its entities (each after
+   * what its mailbox holds), then records `to` as owner with a new epoch; what was held here
+   * for it goes there.
+   */
+  private async handOff(region: Region<Message>, s: number, to: string): Promise<void> {
+    const key = `${region.type}.${s}`;
+    const record = this.placement.shard(region.type, s);
+    const lease = this.placement.hostLease(to, Date.now());
+    if (
+      record === undefined ||
+      record.owner !== this.node.name ||
+      lease === undefined ||
+      !region.isStarted(s)
+    )
+      return;
+    if (this.moving.has(key)) return;
+    this.moving.add(key);
+    try {
+      const marked: ShardRecord = { ...record, state: 'handoff', to };
+      if (!(await this.placement.swap(region.type, s, record, marked))) return;
+      await region.stopShard(s, 'handoff');
+      const given: ShardRecord = {
+        owner: to,
+        incarnation: lease.incarnation,
+        epoch: record.epoch + 1,
+        state: 'active',
+      };
+      if (!(await this.placement.swap(region.type, s, marked, given))) {
+        // Could not give it (the store refused or is away): release it instead, for anyone to claim.
+        const now = this.placement.shard(region.type, s);
+        if (now?.owner === this.node.name)
+          await this.placement.swap(region.type, s, now, {
+            owner: null,
+            incarnation: null,
+            epoch: now.epoch,
+            state: 'released',
+          });
+        return;
+      }
+    } finally {
+      this.moving.delete(key);
+    }
+    this.node.system.publish({
+      type: 'ShardHandedOff',
+      entityType: region.type,
+      shard: s,
+      node: this.node.name,
+      to,
+      reason: 'rebalance',
+    });
+    region.release(s);
+  }
+
+  /** Every shard released (entities stopped first), then the lease removed; routing goes on. */
+  private async stopHosting(): Promise<void> {
+    await Promise.all(
+      [...this.regions.values()].flatMap((region) => {
+        const out: Promise<void>[] = [];
+        for (let s = 0; s < this.o.shards; s++) {
+          if (!region.isStarted(s)) continue;
+          out.push(
+            (async () => {
+              await region.stopShard(s, 'handoff');
+              const record = this.placement.shard(region.type, s);
+              if (record?.owner !== this.node.name) return;
+              await this.placement.swap(region.type, s, record, {
+                owner: null,
+                incarnation: null,
+                epoch: record.epoch,
+                state: 'released',
+              });
+              this.node.system.publish({
+                type: 'ShardHandedOff',
+                entityType: region.type,
+                shard: s,
+                node: this.node.name,
+                to: null,
+                reason: 'leaving',
+              });
+            })(),
+          );
+        }
+        return out;
+      }),
+    );
+    this.fenced = true;
+    await this.placement.dropLease();
+  }
+}
+
+function regionKey(type: string) {
+  return serviceKey<RegionMessage>(`troupe-sharding.${type}`);
+}
+
+function nodeOf(node: ClusterNode, ref: ActorRef<Message>): string | undefined {
+  const m = /^troupe:\/\/[^@/]+@([^/]+)\//.exec(node.addressOf(ref));
+  return m === null ? undefined : decodeURIComponent(m[1] as string);
+}
+
+function validate(options: ShardingOptions): {
+  types: readonly EntityType<never>[];
+  hosted: readonly EntityType<never>[];
+  resolved: Resolved;
+} {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError('startSharding: options must be an object');
+  const checks = new OptionChecks('startSharding');
+  const types = checks.run(() => {
+    const list = options.entities;
+    if (!Array.isArray(list) || list.length === 0)
+      throw new TypeError('startSharding: entities must be a non-empty list of entity types');
+    const names = new Set<string>();
+    for (const t of list) {
+      if (t === null || typeof t !== 'object' || typeof t.name !== 'string' || typeof t.options !== 'object')
+        throw new TypeError('startSharding: entities must come from entityType()');
+      if (names.has(t.name)) throw new TypeError(`startSharding: entity type ${t.name} is given twice`);
+      names.add(t.name);
+    }
+    return list as readonly EntityType<never>[];
+  }, []);
+  const hosted = checks.run(() => {
+    const h = options.host ?? true;
+    if (h === true) return types;
+    if (h === false) return [];
+    if (!Array.isArray(h) || !h.every((t) => types.includes(t)))
+      throw new TypeError('startSharding: host must be true, false, or a list of the entity types given');
+    return h as readonly EntityType<never>[];
+  }, []);
+  const int = (field: string, value: unknown, fallback: number, min: number) =>
+    checks.run(() => {
+      if (value === undefined) return fallback;
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+        throw new RangeError(`startSharding: ${field} must be an integer >= ${min}; got ${String(value)}`);
+      return value;
+    }, fallback);
+  const shards = int('shards', options.shards, 128, 1);
+  const leaseMs = int('leaseMs', options.leaseMs, 4000, 200);
+  const skewMs = int('skewMs', options.skewMs, Math.min(500, Math.floor(leaseMs / 8)), 0);
+  checks.run(() => {
+    if (skewMs * 4 >= leaseMs)
+      throw new RangeError(
+        `startSharding: skewMs (${skewMs}) must be less than leaseMs / 4 (${leaseMs / 4})`,
+      );
+  }, undefined);
+  const rebalance = checks.run(() => {
+    const r = options.rebalance ?? {};
+    if (r === null || typeof r !== 'object')
+      throw new TypeError('startSharding: rebalance must be an object');
+    return r;
+  }, {});
+  const intervalMs = int('rebalance.intervalMs', rebalance.intervalMs, 500, 10);
+  const maxMoves = int('rebalance.maxMoves', rebalance.maxMoves, 4, 1);
+  const holdCapacity = int('holdCapacity', options.holdCapacity, 10_000, 1);
+  const replicas = int('replicas', options.replicas, 1, 1);
+  checks.done();
+  return {
+    types,
+    hosted,
+    resolved: { shards, leaseMs, skewMs, intervalMs, maxMoves, holdCapacity, replicas },
+  };
+}
