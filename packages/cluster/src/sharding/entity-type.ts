@@ -33,12 +33,19 @@ export interface EntityTypeOptions<M extends Message> {
  * their shard, start on demand, and never run twice at once. Pass it to `startSharding` on the
  * nodes that host it, and use `sharding.ref(type, id)` anywhere.
  */
-export interface EntityType<M extends Message> {
+export interface EntityType<M extends Message> extends AnyEntityType {
   readonly name: string;
   /** @internal */
   readonly options: ResolvedEntityType<M>;
   /** Type-level only: the entity's message type. */
   readonly _message?: M;
+}
+
+/** An entity type of any message type (what `startSharding` takes a list of). */
+export interface AnyEntityType {
+  readonly name: string;
+  /** @internal */
+  readonly options: unknown;
 }
 
 /** @internal */

@@ -3,7 +3,7 @@ import type { ClusterNode } from '../node.js';
 import { serviceKey } from '../service-key.js';
 import { plan } from './allocation.js';
 import { EntityRef } from './entity-ref.js';
-import type { EntityType } from './entity-type.js';
+import type { AnyEntityType, EntityType } from './entity-type.js';
 import { Placement, type ShardRecord } from './placement.js';
 import { Region, type RegionEvent, type RegionMessage, type Route } from './region.js';
 import { newTypeCounters, type ShardingStats, type TypeCounters } from './stats.js';
@@ -11,12 +11,12 @@ import { newTypeCounters, type ShardingStats, type TypeCounters } from './stats.
 /** Options of {@link startSharding}. */
 export interface ShardingOptions {
   /** Every entity type this node uses: hosts (see `host`) or only addresses. */
-  readonly entities: readonly EntityType<never>[];
+  readonly entities: readonly AnyEntityType[];
   /**
    * Which of them this node hosts: all (default), none (`false`: a proxy that only routes), or
    * a list. Hosting needs the type's behaviour; a proxy only its name.
    */
-  readonly host?: boolean | readonly EntityType<never>[];
+  readonly host?: boolean | readonly AnyEntityType[];
   /** Shards per type: the same on every node (default 128). Entities map to shards by a stable hash. */
   readonly shards?: number;
   /**
@@ -119,8 +119,8 @@ class ShardingNode implements Sharding {
   constructor(
     readonly node: ClusterNode,
     private readonly placement: Placement,
-    types: readonly EntityType<never>[],
-    hosted: readonly EntityType<never>[],
+    types: readonly AnyEntityType[],
+    hosted: readonly AnyEntityType[],
     private readonly o: Resolved,
   ) {
     const system = node.system;
@@ -494,8 +494,8 @@ function nodeOf(node: ClusterNode, ref: ActorRef<Message>): string | undefined {
 }
 
 function validate(options: ShardingOptions): {
-  types: readonly EntityType<never>[];
-  hosted: readonly EntityType<never>[];
+  types: readonly AnyEntityType[];
+  hosted: readonly AnyEntityType[];
   resolved: Resolved;
 } {
   if (options === null || typeof options !== 'object')
@@ -512,7 +512,7 @@ function validate(options: ShardingOptions): {
       if (names.has(t.name)) throw new TypeError(`startSharding: entity type ${t.name} is given twice`);
       names.add(t.name);
     }
-    return list as readonly EntityType<never>[];
+    return list as readonly AnyEntityType[];
   }, []);
   const hosted = checks.run(() => {
     const h = options.host ?? true;
@@ -520,7 +520,7 @@ function validate(options: ShardingOptions): {
     if (h === false) return [];
     if (!Array.isArray(h) || !h.every((t) => types.includes(t)))
       throw new TypeError('startSharding: host must be true, false, or a list of the entity types given');
-    return h as readonly EntityType<never>[];
+    return h as readonly AnyEntityType[];
   }, []);
   const int = (field: string, value: unknown, fallback: number, min: number) =>
     checks.run(() => {
