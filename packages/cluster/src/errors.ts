@@ -89,3 +89,18 @@ export class LookupTimeoutError extends Error {
     );
   }
 }
+
+/**
+ * Sharding: no node hosts the entity's type now (no node started sharding with it, or they all
+ * stopped). An `ask` or `send` fails with this at once; a `tell` is an `unreachable` dead letter.
+ */
+export class EntityUnreachableError extends Error {
+  override readonly name = 'EntityUnreachableError';
+  readonly code = 'ENTITY_UNREACHABLE';
+  constructor(
+    readonly entityType: string,
+    readonly id: string,
+  ) {
+    super(`no node hosts entity type ${entityType} (entity ${id})`);
+  }
+}

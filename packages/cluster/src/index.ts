@@ -25,6 +25,7 @@ export {
   ActorNotFoundError,
   ClusterJoinError,
   DurablePublishError,
+  EntityUnreachableError,
   LookupTimeoutError,
   MessageEncodeError,
   NodeUnreachableError,
@@ -38,6 +39,7 @@ export type { ClusterAuth, ClusterTls, FailureDetectorOptions, JoinOptions, Link
 export { type ServiceKey, serviceKey } from './service-key.js';
 export type { EntityContext } from './sharding/entity-context.js';
 export {
+  type AnyEntityType,
   type EntityType,
   type EntityTypeOptions,
   entityType,

@@ -25,6 +25,19 @@ export interface EntityTypeOptions<M extends Message> {
   readonly remember?: boolean;
   /** Each entity's mailbox capacity (default 1024); a full one refuses a tell (`mailboxFull`). */
   readonly mailboxCapacity?: number;
+  /**
+   * The store persistent entities of this type write to (any `PersistenceStore` of
+   * `@troupe/persistence`). When a node takes a shard it raises the shard's fence in this store to
+   * its new epoch before starting any entity, so the previous owner — paused, partitioned,
+   * unaware — can never write again, even for entities the new owner has not started yet. Give
+   * each entity `entity.fence` for its own writes too.
+   */
+  readonly fencing?: Fencing;
+}
+
+/** What fencing needs of a store: raise a key's fence, and say which epoch is in force after. */
+export interface Fencing {
+  fence(key: string, epoch: number): Promise<number>;
 }
 
 /**
@@ -55,6 +68,7 @@ export interface ResolvedEntityType<M extends Message> {
   readonly maxActive: number | undefined;
   readonly remember: boolean;
   readonly mailboxCapacity: number;
+  readonly fencing: Fencing | undefined;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,48}$/;
@@ -100,10 +114,16 @@ export function entityType<M extends Message>(name: string, options: EntityTypeO
     return o.remember ?? false;
   }, false);
   const mailboxCapacity = checks.run(() => integer('mailboxCapacity', o.mailboxCapacity) ?? 1024, 1024);
+  const fencing = checks.run(() => {
+    if (o.fencing === undefined) return undefined;
+    if (o.fencing === null || typeof (o.fencing as Partial<Fencing>).fence !== 'function')
+      throw new TypeError('entityType: fencing must be a store with fence(key, epoch)');
+    return o.fencing;
+  }, undefined);
   checks.done();
   return Object.freeze({
     name,
-    options: Object.freeze({ behavior, idleMs, maxActive, remember, mailboxCapacity }),
+    options: Object.freeze({ behavior, idleMs, maxActive, remember, mailboxCapacity, fencing }),
   });
 }
 

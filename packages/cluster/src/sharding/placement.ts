@@ -75,8 +75,11 @@ export class Placement {
   private ownLease: number | null = null;
   private closed = false;
 
+  private entities: Promise<KV> | null = null;
+
   private constructor(
     private readonly kv: KV,
+    private readonly kvm: Kvm,
     readonly options: PlacementOptions,
   ) {}
 
@@ -88,7 +91,7 @@ export class Placement {
       replicas: options.replicas,
       allow_direct: false,
     });
-    const placement = new Placement(kv, options);
+    const placement = new Placement(kv, kvm, options);
     await placement.watch();
     return placement;
   }
@@ -206,6 +209,41 @@ export class Placement {
     }
   }
 
+  /**
+   * Remember entities, in a bucket of their own (`TROUPE_ENTITIES_<cluster>`, key
+   * `<type>.<shard>.<base64url id>`): `id` of shard `shard` is active, so it starts again
+   * wherever the shard goes. Best effort: an entity not remembered just waits for a message.
+   */
+  async remember(type: string, shard: number, id: string): Promise<void> {
+    await (await this.entityBucket()).put(`${type}.${shard}.${encodeId(id)}`, '').catch(() => {});
+  }
+
+  /** Remember entities: `id` was passivated (it starts only on its next message). */
+  async forget(type: string, shard: number, id: string): Promise<void> {
+    await (await this.entityBucket()).delete(`${type}.${shard}.${encodeId(id)}`).catch(() => {});
+  }
+
+  /** Remember entities: the ids of shard `shard` that were active. */
+  async remembered(type: string, shard: number): Promise<string[]> {
+    const ids: string[] = [];
+    const prefix = `${type}.${shard}.`;
+    const kv = await this.entityBucket();
+    for await (const key of await kv.keys(`${prefix}>`)) {
+      const id = decodeId(key.slice(prefix.length));
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  private entityBucket(): Promise<KV> {
+    this.entities ??= this.kvm.create(`TROUPE_ENTITIES_${this.options.cluster}`, {
+      history: 1,
+      replicas: this.options.replicas,
+      allow_direct: false,
+    });
+    return this.entities;
+  }
+
   /** Deletes expired leases of other incarnations (housekeeping; anyone may, none must). */
   async sweep(now: number): Promise<void> {
     for (const [key, { value, revision }] of [...this.leases]) {
@@ -304,6 +342,16 @@ export class Placement {
   private emit(change: PlacementChange): void {
     for (const listener of [...this.listeners]) listener(change);
   }
+}
+
+/** An entity id as one key token: base64url of its UTF-8 bytes. */
+function encodeId(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function decodeId(token: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
+  return Buffer.from(token, 'base64url').toString('utf8');
 }
 
 function parse<T>(entry: { json<U>(): U }, valid: (v: unknown) => boolean): T | undefined {

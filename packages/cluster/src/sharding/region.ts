@@ -7,6 +7,7 @@ import type {
   TrySendResult,
   WaitOptions,
 } from '@troupe/runtime';
+import { EntityUnreachableError } from '../errors.js';
 import type { EntityContext } from './entity-context.js';
 import type { EntityRouter } from './entity-ref.js';
 import type { ResolvedEntityType } from './entity-type.js';
@@ -44,6 +45,8 @@ export interface RegionHost {
     timeoutMs: number,
   ): { ref: ActorRef<R>; promise: Promise<R>; fail(error: unknown): void };
   publish(event: RegionEvent): void;
+  /** Remember entities: `id` became active / was passivated. */
+  remember(id: string, shard: number, active: boolean): void;
 }
 
 /** @internal */
@@ -118,7 +121,7 @@ export class Region<M extends Message> implements EntityRouter<M> {
 
   constructor(
     readonly type: string,
-    private readonly spec: ResolvedEntityType<M> | null,
+    readonly spec: ResolvedEntityType<M> | null,
     private readonly host: RegionHost,
     readonly counters: TypeCounters,
   ) {}
@@ -187,6 +190,7 @@ export class Region<M extends Message> implements EntityRouter<M> {
       throw new TypeError(`message to ${this.address(id)} must be an object with a string "type"`);
     const shard = shardOf(id, this.host.shards);
     const route = this.host.route(this.type, shard);
+    if (route.kind === 'nowhere') throw new EntityUnreachableError(this.type, id);
     if (route.kind === 'local' && !this.held.has(shard)) {
       const e = this.entities.get(id) ?? this.activate(id, shard, route.epoch);
       if (e.held === null) {
@@ -214,6 +218,8 @@ export class Region<M extends Message> implements EntityRouter<M> {
       return Promise.reject(
         new RangeError(`ask: timeoutMs must be a finite number >= 0; got ${String(timeoutMs)}`),
       );
+    if (this.host.route(this.type, shardOf(id, this.host.shards)).kind === 'nowhere')
+      return Promise.reject(new EntityUnreachableError(this.type, id));
     const { ref, promise, fail } = this.host.askReply<R>(this.address(id), timeoutMs);
     let message: M;
     try {
@@ -325,6 +331,14 @@ export class Region<M extends Message> implements EntityRouter<M> {
     this.counters.shards = this.started.size;
   }
 
+  /** Remember entities: starts `id` (of a shard just started here) without a message. */
+  wake(id: string): void {
+    const shard = shardOf(id, this.host.shards);
+    const epoch = this.started.get(shard);
+    if (epoch === undefined || this.entities.has(id) || this.stopping.has(shard)) return;
+    this.activate(id, shard, epoch);
+  }
+
   /** Whether the shard is started here. */
   isStarted(shard: number): boolean {
     return this.started.has(shard);
@@ -384,6 +398,8 @@ export class Region<M extends Message> implements EntityRouter<M> {
     this.counters.active = this.entities.size;
     const reason: PassivationReason = failed || e.stopping === null ? 'failed' : e.stopping;
     this.counters.passivations++;
+    if (this.spec?.remember === true && reason !== 'handoff' && reason !== 'fenced')
+      this.host.remember(e.id, e.shard, false);
     this.host.publish({
       type: 'EntityPassivated',
       entityType: this.type,
@@ -435,6 +451,7 @@ export class Region<M extends Message> implements EntityRouter<M> {
     this.byRef.set(ref as ActorRef<Message>, e);
     this.counters.activations++;
     this.counters.active = this.entities.size;
+    if (spec.remember) this.host.remember(id, shard, true);
     this.host.publish({ type: 'EntityActivated', entityType: this.type, id, node: this.host.node });
     const max = spec.maxActive;
     if (max !== undefined && this.activeCount() > max) this.passivateLeastRecent(e);

@@ -139,6 +139,10 @@ class ShardingNode implements Sharding {
           route: (type, shard) => this.route(type, shard),
           askReply: (target, timeoutMs) => node.askReply(target, timeoutMs),
           publish: (event: RegionEvent) => system.publish(event),
+          remember: (id, shard, active) =>
+            void (active
+              ? this.placement.remember(t.name, shard, id)
+              : this.placement.forget(t.name, shard, id)),
         },
         counters,
       );
@@ -350,9 +354,12 @@ class ShardingNode implements Sharding {
       const busy = this.moving.has(`${type}.${s}`) || this.claiming.has(`${type}.${s}`);
       const valid = this.placement.validOwner(record, now); // active or in handoff, lease valid
       const mine = record?.owner === me && record.incarnation === this.node.incarnation;
-      // A shard recorded as ours but not running here (we were fenced, or restarted) is claimed again.
       if (busy) owners.push(me);
-      else owners.push(valid && (!mine || region.isStarted(s)) ? (record?.owner ?? null) : null);
+      else if (valid && mine && record?.state === 'active' && !region.isStarted(s)) {
+        // Given to us (a handoff), or ours from before a lapse of our lease: start it.
+        owners.push(me);
+        void this.startLocal(region, s, record.epoch);
+      } else owners.push(valid ? (record?.owner ?? null) : null);
       // Started here, but the record names another owner now: stop it.
       if (region.isStarted(s) && !busy && !mine) void region.stopShard(s, 'handoff');
     }
@@ -378,19 +385,61 @@ class ShardingNode implements Sharding {
         state: 'active',
       };
       if (!(await this.placement.swap(region.type, s, record, next))) return;
-      if (this.fenced || this.stopping !== null) return;
-      region.startShard(s, next.epoch);
-      this.node.system.publish({
-        type: 'ShardStarted',
-        entityType: region.type,
-        shard: s,
-        epoch: next.epoch,
-        node: this.node.name,
-      });
-      region.release(s);
+      await this.startShard(region, s, next.epoch);
     } finally {
       this.claiming.delete(key);
     }
+  }
+
+  /** Starts a shard recorded as ours (handed to us, or ours from before a lapse). */
+  private async startLocal(region: Region<Message>, s: number, epoch: number): Promise<void> {
+    const key = `${region.type}.${s}`;
+    if (this.claiming.has(key) || region.isStarted(s)) return;
+    this.claiming.add(key);
+    try {
+      await this.startShard(region, s, epoch);
+    } finally {
+      this.claiming.delete(key);
+    }
+  }
+
+  /**
+   * The shard is ours with `epoch`: raise its fence in the type's store (before any entity runs:
+   * the previous owner can write no more), start it, start its remembered entities, and let what
+   * was held for it go.
+   */
+  private async startShard(region: Region<Message>, s: number, epoch: number): Promise<void> {
+    const spec = region.spec;
+    if (spec === null) return;
+    if (spec.fencing !== undefined) {
+      let inForce: number;
+      try {
+        inForce = await spec.fencing.fence(`${region.type}/${s}`, epoch);
+      } catch (error) {
+        this.node.system.log.warn(
+          { err: error, shard: s, type: region.type },
+          'sharding: cannot raise the fence: shard not started',
+        );
+        return;
+      }
+      if (inForce > epoch) return; // a newer owner already fenced it
+    }
+    if (this.fenced || this.stopping !== null) return;
+    const record = this.placement.shard(region.type, s);
+    if (record?.owner !== this.node.name || record.epoch !== epoch) return; // taken meanwhile
+    region.startShard(s, epoch);
+    this.node.system.publish({
+      type: 'ShardStarted',
+      entityType: region.type,
+      shard: s,
+      epoch,
+      node: this.node.name,
+    });
+    if (spec.remember) {
+      const ids = await this.placement.remembered(region.type, s).catch(() => [] as string[]);
+      for (const id of ids) region.wake(id);
+    }
+    region.release(s);
   }
 
   /**
