@@ -24,15 +24,18 @@ export interface PersistentMachineOptions<TMachine extends AnyStateMachine>
  * An XState v5 machine whose state survives restarts and crashes: `fromMachine` with its
  * snapshot kept in `store` as durable state (revisioned, group-committed).
  *
- * After every message or delayed event that changes the machine (its state, context, or
- * pending delayed events), the snapshot is stored before the actor takes its next message.
- * At every start — spawn, supervised restart, a new process — it is restored, **with its
- * pending delayed events (`after` transitions, delayed `raise` with or without an `id`) put
- * back on the clock with the time they had left when saved**, which XState's own
- * `getPersistedSnapshot` loses. (Time spent while no process ran the actor does not count:
- * the remaining time resumes at restore.) Messages wait in the mailbox while it loads. Two
- * incarnations cannot both write (revision check, `ConcurrencyError`); a failed save fails
- * the actor; a stored state that cannot be decoded is a `DecodeError` at start.
+ * After every message, delayed event or timer that changes the machine (its state, context,
+ * pending delayed events or keyed `ctx.timers`), the snapshot is stored before the actor takes
+ * its next message. At every start — spawn, supervised restart, a new process — it is
+ * restored, **with its pending delayed events (`after`, delayed `raise` keyed or not, delayed
+ * `sendTo` its XState children) and `ctx.timers`, each due at its original deadline on the
+ * system clock**, which XState's own `getPersistedSnapshot` loses. A deadline passed while no
+ * process ran the actor fires at once at restore (overdue ones in deadline order): a crash
+ * never postpones a timer. Messages wait in the mailbox while it loads. Two incarnations
+ * cannot both write (revision check, `ConcurrencyError`); a failed save fails the actor; a
+ * stored state that cannot be decoded is a `DecodeError` at start. After a durable delete of
+ * its id (a `deleteState` write: a tombstone) it starts fresh, and its first save
+ * continues the revision.
  */
 export function persistentMachine<TMachine extends AnyStateMachine>(
   machine: TMachine | ((ctx: ActorContext<MachineMessage<TMachine>>) => TMachine),
@@ -50,6 +53,7 @@ export function persistentMachine<TMachine extends AnyStateMachine>(
         const stored = await store.loadState(pid);
         if (stored === undefined) return undefined;
         revision = stored.revision;
+        if (stored.deleted === true) return undefined;
         const what = `machine state revision ${stored.revision}`;
         const value = decode(stored.payload, pid, what, stored.revision);
         if (

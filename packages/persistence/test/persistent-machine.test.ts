@@ -66,41 +66,43 @@ const stored = async (store: PersistenceStore) => {
   if (state === undefined) return undefined;
   const saved = JSON.parse(state.payload) as {
     snapshot: { value: string; context: { opened: number; reminded: number } };
-    timers: { id: string; remainingMs: number }[];
+    timers: { key: string; message: { type: string }; deadline: number }[];
   };
   return { value: saved.snapshot.value, context: saved.snapshot.context, timers: saved.timers };
 };
 
-const machineState = (system: ActorSystem, ref: ActorRef<Message>) =>
-  (system.tree().children.find((c) => c.path === ref.path)?.details as { state?: string } | undefined)?.state;
+const detailsOf = (system: ActorSystem, ref: ActorRef<Message>) =>
+  system.tree().children.find((c) => c.path === ref.path)?.details as
+    | { state?: string; recovering?: true }
+    | undefined;
+const machineState = (system: ActorSystem, ref: ActorRef<Message>) => detailsOf(system, ref)?.state;
 
 /** Waits until every save has reached the store (the revision stops moving). */
 const savedRevision = async (store: PersistenceStore, revision: number) =>
   waitFor(async () => (await store.loadState('door-1'))?.revision === revision, `revision ${revision}`);
 
 describe('persistentMachine', () => {
-  it('restores a pending `after` transition with its remaining time, in a new system', async () => {
+  it('restores a pending `after` transition due at its original deadline, in a new process', async () => {
     const store = memoryStore();
     const clock1 = new VirtualClock();
     const first = start(clock1).system;
     const ref = first.spawn(behaviour(store));
-    ref.tell({ type: 'open' });
+    ref.tell({ type: 'open' }); // at t=0: the close is due at 1000, the reminder at 5000
     await savedRevision(store, 1);
-    clock1.advance(400); // 600 ms left on the close, 4600 on the reminder
-    ref.tell({ type: 'disarm' }); // any change saves again, with the time left now
+    clock1.advance(400);
+    ref.tell({ type: 'disarm' }); // any change saves again
     await waitFor(async () => (await stored(store))?.timers.length === 1, 'the save after disarm');
     expect((await stored(store))?.timers).toEqual([
-      { id: expect.any(String), event: { type: 'xstate.after.1000.door.open' }, remainingMs: 600 },
+      { key: expect.any(String), message: { type: 'xstate.after.1000.door.open' }, deadline: 1000 },
     ]);
     await first.shutdown();
 
-    // A new process: its clock is somewhere else entirely.
-    const clock2 = new VirtualClock();
-    clock2.advance(123_456);
+    // A new process, 300 ms after the first one died: the downtime counts, nothing is postponed.
+    const clock2 = new VirtualClock(700);
     const second = start(clock2).system;
     const again = second.spawn(behaviour(store));
     await waitFor(() => machineState(second, again) === 'open', 'the restore');
-    clock2.advance(599);
+    clock2.advance(299);
     expect(machineState(second, again)).toBe('open');
     clock2.advance(1);
     expect(machineState(second, again)).toBe('closed');
@@ -111,21 +113,41 @@ describe('persistentMachine', () => {
     );
   });
 
-  it('restores a keyed delayed event with its remaining time, and its key still cancels it', async () => {
+  it('a deadline that passed while no process ran the machine fires at once at restore', async () => {
+    const store = memoryStore();
+    const clock1 = new VirtualClock();
+    const ref = start(clock1).system.spawn(behaviour(store));
+    ref.tell({ type: 'open' });
+    await savedRevision(store, 1);
+    await systems[0]?.shutdown();
+
+    const clock2 = new VirtualClock(60_000); // down for a minute: close and reminder both overdue
+    const second = start(clock2).system;
+    const again = second.spawn(behaviour(store));
+    await waitFor(() => machineState(second, again) !== undefined, 'the restore');
+    clock2.advance(0);
+    expect(machineState(second, again)).toBe('closed');
+    await waitFor(async () => (await stored(store))?.context.reminded === 1, 'the overdue reminder, once');
+    clock2.advance(60_000);
+    expect((await stored(store))?.context).toEqual({ opened: 1, reminded: 1 });
+    expect((await stored(store))?.timers).toEqual([]);
+  });
+
+  it('restores a keyed delayed event at its deadline, and its key still cancels it', async () => {
     const store = memoryStore();
     const clock1 = new VirtualClock();
     const first = start(clock1).system;
     const ref = first.spawn(behaviour(store));
     ref.tell({ type: 'open' });
     await savedRevision(store, 1);
-    clock1.advance(1000); // closes: saved with 4000 ms left on the reminder
+    clock1.advance(1000); // closes: the reminder is still due at 5000
     await waitFor(async () => (await stored(store))?.value === 'closed', 'the save after closing');
     expect((await stored(store))?.timers).toEqual([
-      { id: 'reminder', event: { type: 'remind' }, remainingMs: 4000 },
+      { key: 'reminder', message: { type: 'remind' }, deadline: 5000 },
     ]);
     await first.shutdown();
 
-    const clock2 = new VirtualClock();
+    const clock2 = new VirtualClock(1000);
     const second = start(clock2).system;
     const again = second.spawn(behaviour(store));
     await waitFor(() => machineState(second, again) === 'closed', 'the restore');

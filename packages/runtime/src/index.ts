@@ -48,11 +48,10 @@ export {
   type MachineMessage,
   type MachinePersistence,
   type PersistedMachine,
-  type PersistedTimer,
 } from './actor/from-machine.js';
 export type { MailboxOptions, SpawnOptions } from './actor/spawn-options.js';
 export type { SystemView } from './actor/system-view.js';
-export type { Timers } from './actor/timers.js';
+export type { DelayedEvent, Timers } from './actor/timers.js';
 export {
   currentTraceContext,
   type TracingOptions,

@@ -18,9 +18,19 @@ import type { Clock } from './time/clock.js';
  * those callbacks run too if they fall due within the window.
  */
 export class VirtualClock implements Clock {
-  private time = 0;
+  private time: number;
   private nextId = 0;
   private readonly timers = new Map<number, { at: number; callback: () => void }>();
+
+  /**
+   * @param startMs where time starts (default 0). Two clocks share a scale, as the system clock
+   *   does across processes: a second "process" in a test starts where the first one died.
+   */
+  constructor(startMs = 0) {
+    if (!Number.isFinite(startMs))
+      throw new RangeError(`VirtualClock: startMs must be finite; got ${startMs}`);
+    this.time = startMs;
+  }
 
   now(): number {
     return this.time;

@@ -9,33 +9,32 @@ import {
   type InputFrom,
   type SnapshotFrom,
 } from 'xstate';
+import type { Clock } from '../time/clock.js';
 import type { ActorContext } from './actor-context.js';
 import type { Message } from './actor-ref.js';
 import type { Behavior, BehaviorInstance, Lifecycle, Terminated } from './behavior.js';
 import { UNHANDLED } from './behavior.js';
+import type { DelayedEvent } from './timers.js';
 
 /** The messages of a machine actor: its events. */
 export type MachineMessage<TMachine extends AnyStateMachine> = EventFromLogic<TMachine> & Message;
 
 /**
- * A machine's state as a {@link MachinePersistence} stores it: XState's persisted snapshot
- * (`actor.getPersistedSnapshot()`), plus the delayed events the machine still has pending
- * (`after` transitions, delayed `raise` with or without an `id`), each with the time it had
- * left when saved. XState's own persistence drops the latter; {@link fromMachine} puts them
- * back on the clock at restore, with that remaining time.
+ * A machine's state as a {@link MachinePersistence} stores it (plain JSON): XState's persisted
+ * snapshot (`actor.getPersistedSnapshot()`), plus what XState's own persistence drops: the
+ * delayed events the machine has pending, each with its **deadline** on the system clock.
+ *
+ * - `timers`: the machine's own delayed events: `after` transitions, delayed `raise` (keyed or
+ *   not), and delayed `sendTo` one of its XState children (`target` `#_<child id>`).
+ * - `actorTimers`: the actor's keyed `ctx.timers` (started from the machine's actions).
+ *
+ * At restore each goes back on the clock due at its saved deadline; one already overdue fires
+ * at once, all overdue ones in deadline order. A crash therefore never postpones a timer.
  */
 export interface PersistedMachine {
   readonly snapshot: unknown;
-  readonly timers: readonly PersistedTimer[];
-}
-
-/** A delayed event the machine sent itself, still pending when its state was saved. */
-export interface PersistedTimer {
-  /** XState's id of the delayed event (the `id` given to `raise`, or its generated one for `after`). */
-  readonly id: string;
-  readonly event: { readonly type: string };
-  /** Milliseconds it had left on the clock when saved (0 when already due). */
-  readonly remainingMs: number;
+  readonly timers: readonly DelayedEvent[];
+  readonly actorTimers?: readonly DelayedEvent[];
 }
 
 /**
@@ -62,9 +61,15 @@ export interface FromMachineOptions<TMachine extends AnyStateMachine> {
   readonly describe?: (snapshot: SnapshotFrom<TMachine>) => unknown;
   /**
    * Makes the machine durable. Called at each start (spawn, restart): the hook it returns
-   * loads the snapshot and its pending delayed events, which resume with their remaining
-   * time, and saves after each change. Messages that arrive while it loads wait in the
-   * mailbox. Delayed events the machine sends to *other* actors are not restored.
+   * loads the snapshot with its pending delayed events and keyed `ctx.timers`, which resume
+   * due at their saved deadlines ({@link PersistedMachine}), and saves after each change
+   * (a message, a fired delayed event or timer). Messages that arrive while it loads wait in
+   * the mailbox.
+   *
+   * Each delayed event fires once, at its deadline, or at restore when that is later, except
+   * when the process dies between its firing and the save that follows: then it fires again
+   * after the restore (at least once). Not saved: the delayed events an XState child machine
+   * schedules itself, and delayed `sendTo` an actor outside the machine's children.
    */
   readonly persistence?: () => MachinePersistence;
 }
@@ -112,16 +117,31 @@ export function fromMachine<TMachine extends AnyStateMachine>(
   };
 }
 
+/** Where a restored delayed event is due, and to whom (absent: the machine itself). */
+interface Due {
+  readonly deadline: number;
+  readonly target?: string;
+}
+
+/** The marker of a delayed event sent to one of the machine's XState children (SCXML's `#_invokeid`). */
+const CHILD = '#_';
+
 class MachineInstance<M extends Message> implements BehaviorInstance<M> {
   private actor: Actor<AnyStateMachine> | undefined;
   /** Set while the runtime is inside `actor.send`: errors then surface from `handle`. */
   private handling = false;
+  /** Set while a delayed event fires: its change is saved once, after it. */
+  private firing = false;
   private stopped = false;
   readonly ready: Promise<void> | undefined;
-  /** With persistence: when each pending self-addressed delayed event is due, by XState's scheduled-event key. */
-  private readonly due = new Map<string, number>();
-  /** Bumped whenever a delayed event is scheduled or cancelled, so `handle` knows to save. */
+  /** With persistence: the machine's pending delayed events, by XState's scheduled-event key. */
+  private readonly due = new Map<string, Due>();
+  /** Bumped whenever the machine schedules or cancels a delayed event. */
   private timerChanges = 0;
+  /** `timerChanges` plus the actor timers' own counter, as of the last save. */
+  private timersSaved = 0;
+  /** Set while a saved delayed event is put back: the deadline it keeps. */
+  private restoring: number | undefined;
   /** The chain of saves, in order; the actor waits on the one its message caused. */
   private saving: Promise<void> = Promise.resolve();
 
@@ -143,20 +163,19 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
   }
 
   private boot(saved: PersistedMachine | undefined): void {
-    const options: Record<string, unknown> = { clock: this.lifecycle.clock };
+    const persistent = this.persistence !== undefined;
+    const options: Record<string, unknown> = {
+      clock: persistent ? this.firingClock() : this.lifecycle.clock,
+    };
     if (this.input !== undefined) options.input = this.input;
     if (saved !== undefined) options.snapshot = saved.snapshot;
     const actor = createActor(this.machine, options);
     this.actor = actor;
-    if (this.persistence !== undefined) this.trackTimers(actor);
+    if (persistent) this.trackTimers(actor);
     actor.subscribe({
       next: () => {
-        // A delayed event fired outside any message: its change is saved too.
-        if (!this.handling && !this.stopped && this.persistence !== undefined) {
-          this.save().catch((error: unknown) => {
-            if (!this.stopped) this.lifecycle.failAsync(error);
-          });
-        }
+        // A change outside any message or delayed event (an invoked promise settled): saved too.
+        if (!this.handling && !this.firing && !this.stopped && persistent) this.saveInBackground();
       },
       // Always observed: without an error observer XState rethrows and kills the process.
       error: (error: unknown) => {
@@ -169,18 +188,66 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
     this.handling = true;
     try {
       actor.start();
-      // XState restores the snapshot but not its pending delayed events: put them back.
-      const scheduler = actor.system.scheduler;
-      for (const timer of saved?.timers ?? []) {
-        scheduler.schedule(actor, actor, timer.event, Math.max(0, timer.remainingMs), timer.id);
-      }
+      if (saved !== undefined) this.restore(actor, saved);
     } finally {
       this.handling = false;
     }
+    this.timersSaved = this.timerCount();
     this.check();
   }
 
-  /** Records when each self-addressed delayed event is due, on the runtime's clock. */
+  /**
+   * XState restores the snapshot but not its pending delayed events; the runtime's timers are
+   * cancelled at every start. Puts both back, due at their saved deadlines, in deadline order
+   * (so overdue ones fire in that order).
+   */
+  private restore(actor: Actor<AnyStateMachine>, saved: PersistedMachine): void {
+    const now = this.lifecycle.clock.now();
+    const all = [
+      ...(saved.timers ?? []).map((e) => ({ machine: true, event: delayedEvent(e, now) })),
+      ...(saved.actorTimers ?? []).map((e) => ({ machine: false, event: delayedEvent(e, now) })),
+    ].sort((a, b) => a.event.deadline - b.event.deadline);
+    const scheduler = actor.system.scheduler;
+    for (const { machine, event } of all) {
+      if (!machine) {
+        this.lifecycle.timerState.restore([event]);
+        continue;
+      }
+      const target = event.target === undefined ? actor : childOf(actor, event.target);
+      if (target === undefined) {
+        // Its child is gone from the restored snapshot: as a message to a stopped actor.
+        this.ctx.system.deadLetter('stopped', event.message, `${this.ctx.self.path}${event.target}`);
+        continue;
+      }
+      this.restoring = event.deadline;
+      try {
+        scheduler.schedule(actor, target, event.message, Math.max(0, event.deadline - now), event.key);
+      } finally {
+        this.restoring = undefined;
+      }
+    }
+  }
+
+  /** The runtime's clock, with a save after each delayed event XState fires on it. */
+  private firingClock(): Clock {
+    const clock = this.lifecycle.clock;
+    return {
+      now: () => clock.now(),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+      setTimeout: (callback, ms) =>
+        clock.setTimeout(() => {
+          this.firing = true;
+          try {
+            callback();
+          } finally {
+            this.firing = false;
+          }
+          if (!this.stopped) this.saveInBackground();
+        }, ms),
+    };
+  }
+
+  /** Records when each delayed event the machine schedules is due, and for whom. */
   private trackTimers(actor: Actor<AnyStateMachine>): void {
     const scheduler = actor.system.scheduler;
     const schedule = scheduler.schedule;
@@ -188,8 +255,12 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
     const clock = this.lifecycle.clock;
     scheduler.schedule = (source, target, event, delay, id) => {
       const key = id ?? Math.random().toString(36).slice(2);
-      if (source === actor && target === actor)
-        this.due.set(`${source.sessionId}.${key}`, clock.now() + delay);
+      if (source === actor) {
+        const deadline = this.restoring ?? clock.now() + delay;
+        if (target === actor) this.due.set(`${source.sessionId}.${key}`, { deadline });
+        else if ((target as { _parent?: unknown })._parent === actor)
+          this.due.set(`${source.sessionId}.${key}`, { deadline, target: `${CHILD}${target.id}` });
+      }
       this.timerChanges++;
       schedule(source, target, event, delay, key);
     };
@@ -203,7 +274,6 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
   handle(message: M): undefined | typeof UNHANDLED | Promise<void> {
     const actor = this.actor as Actor<AnyStateMachine>;
     const before = actor.getSnapshot();
-    const timersBefore = this.timerChanges;
     this.handling = true;
     try {
       actor.send(message);
@@ -211,13 +281,16 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
       this.handling = false;
     }
     const after = this.check();
+    const changed =
+      this.persistence !== undefined && (after !== before || this.timerCount() !== this.timersSaved);
     // An unchanged snapshot means no transition changed state or context; ask XState whether
     // the event was accepted at all (action-only transitions also leave the snapshot as is).
-    if (after === before && !before.can(message)) return UNHANDLED;
-    if (this.persistence !== undefined && (after !== before || this.timerChanges !== timersBefore)) {
-      return this.save();
+    if (after === before && !before.can(message)) {
+      // A fired actor timer the machine does not take is still no longer pending.
+      if (changed) this.saveInBackground();
+      return UNHANDLED;
     }
-    return undefined;
+    return changed ? this.save() : undefined;
   }
 
   terminated(signal: Terminated): undefined | typeof UNHANDLED | Promise<void> {
@@ -235,6 +308,11 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
     return this.describeSnapshot === undefined ? { state: snapshot.value } : this.describeSnapshot(snapshot);
   }
 
+  /** Both timer counters: moves whenever a pending delayed event or actor timer changes. */
+  private timerCount(): number {
+    return this.timerChanges + this.lifecycle.timerState.changes();
+  }
+
   /** Queues a save of the state as it is now; resolves once it (and every earlier one) is stored. */
   private save(): Promise<void> {
     const state = this.capture();
@@ -243,20 +321,33 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
     return this.saving;
   }
 
+  /** A save no message waits for; its failure is the actor's. */
+  private saveInBackground(): void {
+    this.save().catch((error: unknown) => {
+      if (!this.stopped) this.lifecycle.failAsync(error);
+    });
+  }
+
   private capture(): PersistedMachine {
     const actor = this.actor as Actor<AnyStateMachine>;
-    const now = this.lifecycle.clock.now();
     const scheduled = actor.system.getSnapshot()._scheduledEvents;
-    const timers: PersistedTimer[] = [];
-    for (const [key, dueAt] of this.due) {
+    const timers: DelayedEvent[] = [];
+    for (const [key, due] of this.due) {
       const entry = scheduled[key];
       if (entry === undefined) {
         this.due.delete(key); // fired
         continue;
       }
-      timers.push({ id: entry.id, event: entry.event, remainingMs: Math.max(0, dueAt - now) });
+      const event = { key: entry.id, message: entry.event as Message, deadline: due.deadline };
+      timers.push(due.target === undefined ? event : { ...event, target: due.target });
     }
-    return { snapshot: actor.getPersistedSnapshot(), timers };
+    timers.sort((a, b) => a.deadline - b.deadline);
+    this.timersSaved = this.timerCount();
+    return {
+      snapshot: actor.getPersistedSnapshot(),
+      timers,
+      actorTimers: this.lifecycle.timerState.pending(),
+    };
   }
 
   /** Turns the snapshot's status into the actor's fate: `error` throws, `done` stops normally. */
@@ -266,4 +357,27 @@ class MachineInstance<M extends Message> implements BehaviorInstance<M> {
     if (snapshot.status === 'done') this.ctx.stop();
     return snapshot;
   }
+}
+
+/** The machine's XState child a saved delayed event was for (`#_<id>`), if it is still there. */
+function childOf(actor: Actor<AnyStateMachine>, target: string): Actor<AnyStateMachine> | undefined {
+  if (!target.startsWith(CHILD)) return undefined;
+  const children = actor.getSnapshot().children as Record<string, Actor<AnyStateMachine> | undefined>;
+  return children[target.slice(CHILD.length)];
+}
+
+/**
+ * A saved delayed event as {@link PersistedMachine} has it now, or as releases before deadlines
+ * saved it (`{ id, event, remainingMs }`: then due that long after this restore).
+ */
+function delayedEvent(saved: DelayedEvent | LegacyTimer, now: number): DelayedEvent {
+  if ('deadline' in saved) return saved;
+  return { key: saved.id, message: saved.event as Message, deadline: now + Math.max(0, saved.remainingMs) };
+}
+
+/** A delayed event as saved before deadlines: the time it had left. */
+interface LegacyTimer {
+  readonly id: string;
+  readonly event: { readonly type: string };
+  readonly remainingMs: number;
 }

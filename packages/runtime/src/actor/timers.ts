@@ -8,10 +8,12 @@ import type { Message } from './actor-ref.js';
  * - Starting a timer under a key that is already active replaces it: the old timer's message is
  *   never delivered, **even if it already fired and sits in the mailbox**.
  * - `cancel(key)` gives the same guarantee. All timers are cancelled when the actor stops or
- *   restarts.
+ *   restarts — except that a persistent machine actor saves them with its state and restores
+ *   them at its next start with their original deadlines (see `fromMachine`'s `persistence`).
  * - A fired timer message is delivered like `tell`: if the mailbox is full under `block` it
  *   becomes a dead letter (`mailboxFull`).
- * - Time comes from the system's `Clock`, so tests advance it with `VirtualClock`.
+ * - Time comes from the system's `Clock`, so tests advance it with `VirtualClock`. Each timer is
+ *   due at a deadline on that clock; a periodic one is due again `intervalMs` after each fire.
  * - Delays must be finite numbers ≥ 0 (periodic intervals > 0), else `RangeError`.
  */
 export interface Timers<M extends Message> {
@@ -22,6 +24,30 @@ export interface Timers<M extends Message> {
   cancel(key: string): void;
   isActive(key: string): boolean;
   cancelAll(): void;
+}
+
+/**
+ * A pending delayed event: a message due at a deadline, known by a key. The one description of
+ * "something that will be delivered later" in the runtime — a keyed timer of `ctx.timers`, and
+ * a delayed event of an XState machine (`after`, a delayed `raise` or `sendTo`) — and what a
+ * persistent machine stores (plain JSON).
+ */
+export interface DelayedEvent<M extends Message = Message> {
+  /** Its name among its owner's pending events (the timer key, or XState's id): one per key. */
+  readonly key: string;
+  readonly message: M;
+  /**
+   * When it is due, as an absolute time on the actor system's clock (`clock.now()`), not a
+   * remaining delay: a restore keeps it, so a crash never postpones it. Overdue: fires at once.
+   */
+  readonly deadline: number;
+  /** A periodic timer: due again this many ms after each fire. */
+  readonly periodMs?: number;
+  /**
+   * Who receives it when not its owner: for a machine, `#_<id>` names one of its XState
+   * children (SCXML's `#_invokeid`). Absent: the owner itself.
+   */
+  readonly target?: string;
 }
 
 /** @internal A fired timer's envelope in the mailbox: delivered only if still current. */
@@ -35,16 +61,20 @@ export class TimerMessage<M extends Message> {
   ) {}
 }
 
-interface Entry {
+interface Entry<M extends Message> {
   readonly generation: number;
-  readonly periodic: boolean;
+  readonly message: M;
+  readonly periodMs: number;
+  deadline: number;
   handle: unknown;
 }
 
 /** @internal */
 export class TimerScheduler<M extends Message> implements Timers<M> {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, Entry<M>>();
   private generation = 0;
+  /** Bumped on every start, cancel, fire of a periodic timer and acceptance: a persistent owner saves when it moved. */
+  changes = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -56,11 +86,13 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
   ) {}
 
   startSingle(key: string, message: M, delayMs: number): void {
-    this.start(key, message, checkDelay(delayMs, 'delayMs', 0), false);
+    const ms = checkDelay(delayMs, 'delayMs', 0);
+    this.start(key, message, this.clock.now() + ms, 0);
   }
 
   startPeriodic(key: string, message: M, intervalMs: number): void {
-    this.start(key, message, checkDelay(intervalMs, 'intervalMs', Number.MIN_VALUE), true);
+    const ms = checkDelay(intervalMs, 'intervalMs', Number.MIN_VALUE);
+    this.start(key, message, this.clock.now() + ms, ms);
   }
 
   cancel(key: string): void {
@@ -68,6 +100,7 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
     if (entry === undefined) return;
     this.clock.clearTimeout(entry.handle);
     this.entries.delete(key);
+    this.changes++;
   }
 
   isActive(key: string): boolean {
@@ -83,20 +116,45 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
   accept(envelope: TimerMessage<M>): boolean {
     const entry = this.entries.get(envelope.key);
     if (entry === undefined || entry.generation !== envelope.generation) return false;
-    if (!entry.periodic) this.entries.delete(envelope.key);
+    if (entry.periodMs === 0) {
+      this.entries.delete(envelope.key);
+      this.changes++;
+    }
     return true;
   }
 
-  private start(key: string, message: M, ms: number, periodic: boolean): void {
+  /** The pending timers (a fired single one counts until its message is handled), in deadline order. */
+  pending(): DelayedEvent<M>[] {
+    const out: DelayedEvent<M>[] = [];
+    for (const [key, e] of this.entries) {
+      out.push(
+        e.periodMs === 0
+          ? { key, message: e.message, deadline: e.deadline }
+          : { key, message: e.message, deadline: e.deadline, periodMs: e.periodMs },
+      );
+    }
+    return out.sort((a, b) => a.deadline - b.deadline);
+  }
+
+  /** Puts saved timers back with their deadlines (overdue: at once, in deadline order). */
+  restore(events: readonly DelayedEvent<M>[]): void {
+    for (const e of [...events].sort((a, b) => a.deadline - b.deadline)) {
+      this.start(e.key, e.message, e.deadline, e.periodMs ?? 0);
+    }
+  }
+
+  private start(key: string, message: M, deadline: number, periodMs: number): void {
     this.cancel(key);
     const generation = ++this.generation;
     const envelope = new TimerMessage(key, generation, message, this.capture?.());
-    const entry: Entry = { generation, periodic, handle: undefined };
+    const entry: Entry<M> = { generation, message, periodMs, deadline, handle: undefined };
     const fire = () => {
       if (this.entries.get(key) !== entry) return;
-      if (periodic) {
+      if (periodMs > 0) {
+        entry.deadline = this.clock.now() + periodMs;
+        this.changes++;
         try {
-          entry.handle = this.clock.setTimeout(fire, ms);
+          entry.handle = this.clock.setTimeout(fire, periodMs);
         } catch (error) {
           this.entries.delete(key);
           this.failed(error);
@@ -105,8 +163,9 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
       }
       this.deliver(envelope);
     };
-    entry.handle = this.clock.setTimeout(fire, ms);
+    entry.handle = this.clock.setTimeout(fire, Math.max(0, deadline - this.clock.now()));
     this.entries.set(key, entry);
+    this.changes++;
   }
 }
 

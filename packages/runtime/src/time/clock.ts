@@ -7,7 +7,10 @@
  * to machines.
  */
 export interface Clock {
-  /** Milliseconds on a monotonic scale (not wall-clock time). */
+  /**
+   * Milliseconds on a monotonic scale. The system clock's scale is the Unix epoch's (it never goes
+   * back within a process), so a deadline saved by one process means the same instant in the next.
+   */
   now(): number;
   /** Calls `callback` once, after at least `ms` milliseconds. Returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown;
@@ -15,9 +18,12 @@ export interface Clock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The real clock: `performance.now()` and Node's timers. */
+/**
+ * The real clock: `performance.timeOrigin + performance.now()` (monotonic, on the epoch's scale:
+ * `performance.now()` alone restarts near 0 in every process) and Node's timers.
+ */
 export const systemClock: Clock = {
-  now: () => performance.now(),
+  now: () => performance.timeOrigin + performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
