@@ -25,7 +25,9 @@ async function troupe(url: string): Promise<void> {
       } else if (++count === expect) replyTo?.tell({ type: 'done' });
       return s;
     }),
-    { name: 'counter', mailbox: { capacity: 65_536 } },
+    // A tell to a full remote mailbox is a dead letter there, as locally: the mailbox holds the
+    // bursts a whole socket read delivers at once (raw nats.js's subscription buffers them alike).
+    { name: 'counter', mailbox: { capacity: 1_048_576 } },
   );
   const echo = system.spawn(
     receive<null, EchoMsg>(null, (s, m) => {

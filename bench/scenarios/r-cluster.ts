@@ -168,7 +168,7 @@ export const r1RemoteTell: Scenario = {
       'made before the first tell; raw: B publishes `done`). Both at-most-once over core NATS; a loss fails the run.',
     'troupe: `ref.tell({ type, n })` to a remote ref found through the registry; JSON codec; the link coalesces ' +
       'the messages of one turn into one NATS message (up to 4,096). B decodes each message and queues it in a ' +
-      '65,536-slot mailbox.',
+      '1,048,576-slot mailbox (a tell to a full remote mailbox is a dead letter there, as locally; it holds the bursts a socket read delivers).',
     'raw nats.js 3.4: one `nc.publish(subject, JSON.stringify(msg))` per message, as its docs show; B decodes each ' +
       'with `msg.json()` in a subscription callback and counts.',
     `Both producers yield to the event loop every ${YIELD_EVERY} messages. A fresh nats-server 2.9 per child.`,

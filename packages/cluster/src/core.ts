@@ -372,6 +372,7 @@ export class NodeCore {
       o.linkOverflow,
       o.maxBatch,
       counters,
+      o.windowBytes,
     );
   }
 

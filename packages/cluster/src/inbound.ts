@@ -108,6 +108,12 @@ export class Inbound {
       return;
     }
     this.counters.received++;
+    if (this.blocked.size === 0) {
+      // The common case: nothing waits for room, so nothing to keep order behind.
+      const waiting = this.deliver(e);
+      if (waiting !== null) this.wait(`${e[1] as string}#${e[2] as string}`, { seq, queue: [] }, waiting);
+      return;
+    }
     const key = `${e[1] as string}#${e[2] as string}`;
     const blocked = this.blocked.get(key);
     if (blocked === undefined) {
@@ -159,10 +165,6 @@ export class Inbound {
   private deliver(e: Entry): Promise<void> | null {
     if (e[0] !== TELL && e[0] !== SEND && e[0] !== ASK) return null;
     const [kind, path, id, payload] = e;
-    const answer = (result: AckResult) => {
-      if (kind === SEND) this.host.ack(this.peer, this.incarnation, e[4], result);
-      else if (kind === ASK) this.host.askFailed(this.peer, this.incarnation, e[4], result);
-    };
     const target = this.host.resolveLocal(path, id);
     let message: unknown;
     try {
@@ -170,12 +172,12 @@ export class Inbound {
     } catch (error) {
       this.counters.deadLettered++;
       this.host.deadLetter('invalid', { error: String(error), bytes: payload.length }, path);
-      answer(AckResult.Invalid);
+      this.answer(e, AckResult.Invalid);
       return null;
     }
     if (typeof target === 'string') {
       this.counters.deadLettered++;
-      if (kind !== TELL) answer(AckResult.Stopped);
+      if (kind !== TELL) this.answer(e, AckResult.Stopped);
       else {
         this.host.deadLetter(target, message, path);
         if (target === 'stopped') this.host.tellStopped(this.peer, this.incarnation, path, id);
@@ -185,38 +187,47 @@ export class Inbound {
     // A message sent with a trace context enters the mailbox with the remote span as parent.
     const tp = kind === TELL ? e[4] : kind === SEND ? e[5] : e[6];
     const parent = tp === undefined ? undefined : parseTraceparent(tp);
-    const within = <T>(fn: () => T): T => (parent === undefined ? fn() : withTraceContext(parent, fn));
     let r: ReturnType<ActorRef<Message>['trySend']>;
     try {
-      r = within(() => target.trySend(message as Message));
+      r =
+        parent === undefined
+          ? target.trySend(message as Message)
+          : withTraceContext(parent, () => target.trySend(message as Message));
     } catch {
       this.counters.deadLettered++;
       this.host.deadLetter('invalid', message, path);
-      answer(AckResult.Invalid);
+      this.answer(e, AckResult.Invalid);
       return null;
     }
     if (r.ok) {
       this.counters.delivered++;
-      if (kind === SEND) answer(AckResult.Accepted);
+      if (kind === SEND) this.answer(e, AckResult.Accepted);
       return null;
     }
     if (r.reason === 'dropped') {
       // The mailbox's dropping policy refused it (and dead-lettered it itself).
       this.counters.deadLettered++;
       if (kind === SEND)
-        answer(AckResult.Accepted); // as a local send under a dropping policy
-      else if (kind === ASK) answer(AckResult.Dropped);
+        this.answer(e, AckResult.Accepted); // as a local send under a dropping policy
+      else if (kind === ASK) this.answer(e, AckResult.Dropped);
       return null;
     }
     if (r.reason === 'closed' || kind === TELL) {
       // Stopped meanwhile, or a tell to a full mailbox: the local ref's own dead letter
       // (`stopped`, or `mailboxFull`, counted by that actor), exactly as a local tell.
       this.counters.deadLettered++;
-      if (kind === TELL) within(() => target.tell(message as Message));
-      else answer(AckResult.Stopped);
+      if (kind !== TELL) this.answer(e, AckResult.Stopped);
+      else if (parent === undefined) target.tell(message as Message);
+      else withTraceContext(parent, () => target.tell(message as Message));
       return null;
     }
-    return this.waitForRoom(kind, target, message as Message, e, within);
+    return this.waitForRoom(kind, target, message as Message, e, parent);
+  }
+
+  /** Answers a send (accepted or why not) or a failed ask; nothing for a tell. */
+  private answer(e: Entry, result: AckResult): void {
+    if (e[0] === SEND) this.host.ack(this.peer, this.incarnation, e[4], result);
+    else if (e[0] === ASK) this.host.askFailed(this.peer, this.incarnation, e[4], result);
   }
 
   private waitForRoom(
@@ -224,8 +235,9 @@ export class Inbound {
     target: ActorRef<Message>,
     message: Message,
     e: Entry,
-    within: <T>(fn: () => T) => T,
+    parent: ReturnType<typeof parseTraceparent>,
   ): Promise<void> {
+    const within = <T>(fn: () => T): T => (parent === undefined ? fn() : withTraceContext(parent, fn));
     const n = e[4] as number;
     // An ask's request waits only within its timeout, as a local ask's does: then it is withdrawn.
     let withdraw: AbortController | undefined;

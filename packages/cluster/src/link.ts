@@ -61,9 +61,9 @@ interface Sent {
  *   its heartbeats. What the peer has not received is resent after a reconnect (ours or the
  *   peer's), when the peer reports a gap, and after `resendAfterMs` without an ack. The peer
  *   drops duplicates by sequence number, so while both nodes live nothing is lost.
- * - **Bounded.** Queued plus unacknowledged messages are at most `capacity`; past that the
- *   overflow policy applies (`block`: a tell is refused, a send waits for room). Control entries
- *   are never refused while the link is open.
+ * - **Bounded.** At most `capacity` messages queued (not yet published) and `windowLimit` bytes
+ *   of frames kept unacknowledged; past either, the overflow policy applies (`block`: a tell is
+ *   refused, a send waits for room). Control entries are never refused while the link is open.
  * - **Closing.** When the peer is declared down or leaves, queued messages are undeliverable
  *   (dead letters here) and unacknowledged ones are given up: counted `lost` (their fate is
  *   unknown) and published as `MessagesLost`. Waiting sends fail with `NodeUnreachableError`.
@@ -77,8 +77,9 @@ export class Link {
   private nextSeq = 0;
   private window: Sent[] = [];
   private head = 0;
-  /** Messages published and not yet acknowledged. */
+  /** Messages published and not yet acknowledged, and the bytes of their frames. */
   private unacked = 0;
+  private windowBytes = 0;
   /** The peer settled every entry below this. */
   private settledTo = 0;
   /** The peer received every entry below this. */
@@ -106,6 +107,8 @@ export class Link {
     private readonly overflow: 'block' | 'dropNewest' | 'dropOldest',
     private readonly maxBatch: number,
     readonly counters: PeerCounters,
+    /** Bytes of frames kept for resending, at most (the retransmit window's bound). */
+    private readonly windowLimit: number,
   ) {
     this.subject = subject;
   }
@@ -116,7 +119,7 @@ export class Link {
    */
   offerTell(entry: OutEntry): boolean {
     if (this.closed) return false;
-    if (this.queued + this.unacked >= this.capacity) {
+    if (this.full()) {
       if (this.overflow === 'dropOldest' && this.evictOldest()) {
         // room made: fall through
       } else return false;
@@ -143,7 +146,7 @@ export class Link {
     signal?: AbortSignal,
     traceparent?: string,
   ): Promise<void> {
-    while (!this.closed && this.queued + this.unacked >= this.capacity) {
+    while (!this.closed && this.full()) {
       if (this.overflow === 'dropOldest' && this.evictOldest()) break;
       if (this.overflow === 'dropNewest') {
         // As for a local mailbox: a dropping policy never waits; the message is a dead letter.
@@ -214,6 +217,7 @@ export class Link {
       const f = this.window[this.head] as Sent;
       acknowledged += messagesIn(f, from, settled);
       if (f.seq + f.count > settled) break;
+      this.windowBytes -= f.bytes.length;
       this.head++;
     }
     if (this.head > 64 && this.head * 2 > this.window.length) {
@@ -308,6 +312,7 @@ export class Link {
       const frame = encodeFrame(this.header(seq), batch);
       this.window.push({ seq, count: batch.length, kinds, bytes: frame, sentAt: now });
       this.unacked += messages;
+      this.windowBytes += frame.length;
       this.counters.sent += messages;
       try {
         this.host.publish(this.subject, frame);
@@ -339,6 +344,7 @@ export class Link {
     this.window = [];
     this.head = 0;
     this.unacked = 0;
+    this.windowBytes = 0;
     this.settledTo = this.nextSeq;
     this.receivedTo = this.nextSeq;
     if (lost > 0) {
@@ -348,6 +354,11 @@ export class Link {
     for (const [, pending] of this.acks) pending.reject(new NodeUnreachableError(this.peer, pending.address));
     this.acks.clear();
     this.releaseWaiters();
+  }
+
+  /** Full: `capacity` messages queued, or the window holds `windowLimit` bytes unacknowledged. */
+  private full(): boolean {
+    return this.queued >= this.capacity || this.windowBytes >= this.windowLimit;
   }
 
   private header(seq: number) {

@@ -62,7 +62,8 @@ export interface FailureDetectorOptions {
 export interface LinkOptions {
   /**
    * Messages held for a peer while they cannot be published yet (within a turn, or while the
-   * connection to NATS is down). Integer ≥ 1, default 65,536.
+   * connection to NATS is down). Integer ≥ 1, default 65,536. (What is published and not yet
+   * acknowledged is bounded by `windowBytes`.)
    */
   readonly capacity?: number;
   /**
@@ -73,6 +74,12 @@ export interface LinkOptions {
   readonly overflow?: Extract<OverflowPolicy, 'block' | 'dropNewest' | 'dropOldest'>;
   /** Messages per NATS message at most (coalescing), integer ≥ 1, default 4096. */
   readonly maxBatch?: number;
+  /**
+   * The retransmit window: bytes of frames kept until the peer acknowledges them, so they can be
+   * resent after a reconnect (integer ≥ 1, default 64 MiB). A peer that falls this far behind
+   * makes the link full (its overflow policy applies), as `capacity` does for queued messages.
+   */
+  readonly windowBytes?: number;
 }
 
 /** @internal Options with defaults applied. */
@@ -88,6 +95,7 @@ export interface ResolvedJoinOptions {
   readonly linkCapacity: number;
   readonly linkOverflow: 'block' | 'dropNewest' | 'dropOldest';
   readonly maxBatch: number;
+  readonly windowBytes: number;
   readonly maxMessageBytes: number;
   readonly connectTimeoutMs: number;
 }
@@ -148,6 +156,10 @@ export function validateJoinOptions(
     return value as ResolvedJoinOptions['linkOverflow'];
   }, 'block');
   const maxBatch = checks.run(() => integer('link.maxBatch', link.maxBatch, 4096), 4096);
+  const windowBytes = checks.run(
+    () => integer('link.windowBytes', link.windowBytes, 64 * 1024 * 1024),
+    64 * 1024 * 1024,
+  );
   const maxMessageBytes = checks.run(
     () => integer('maxMessageBytes', o.maxMessageBytes, 512 * 1024),
     512 * 1024,
@@ -171,6 +183,7 @@ export function validateJoinOptions(
     linkCapacity,
     linkOverflow: overflow,
     maxBatch,
+    windowBytes,
     maxMessageBytes,
     connectTimeoutMs,
   };
