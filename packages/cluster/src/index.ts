@@ -43,8 +43,15 @@ export {
   type EntityType,
   type EntityTypeOptions,
   entityType,
+  type Fencing,
   type PassivationOptions,
 } from './sharding/entity-type.js';
+export type {
+  ReminderMessage,
+  ReminderSchedule,
+  ReminderStore,
+  Reminders,
+} from './sharding/reminders.js';
 export { type Sharding, type ShardingOptions, startSharding } from './sharding/sharding.js';
 export type { ShardingStats, TypeCounters } from './sharding/stats.js';
 export type { ClusterStats, PeerCounters, PeerStats } from './stats.js';

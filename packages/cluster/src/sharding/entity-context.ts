@@ -1,4 +1,5 @@
 import type { Message } from '@troupe/runtime';
+import type { Reminders } from './reminders.js';
 
 /**
  * What an entity's behaviour is given at each activation (Akka's `EntityContext`): who it is,
@@ -22,6 +23,11 @@ export interface EntityContext<M extends Message> {
    * that arrives meanwhile is kept and starts it again.
    */
   passivate(): void;
+  /**
+   * Durable reminders of this entity (see the cluster README): they fire on whichever node owns
+   * its shard, activating it, even after this node died. Needs `entityType({ reminders: store })`.
+   */
+  readonly reminders: Reminders;
   /** Type-level only: the entity's message type. */
   readonly _message?: M;
 }

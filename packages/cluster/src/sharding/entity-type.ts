@@ -1,5 +1,6 @@
 import { type Behavior, type Message, OptionChecks } from '@troupe/runtime';
 import type { EntityContext } from './entity-context.js';
+import type { ReminderStore } from './reminders.js';
 
 /** When an entity is stopped to save memory (it starts again on its next message). */
 export interface PassivationOptions {
@@ -33,6 +34,12 @@ export interface EntityTypeOptions<M extends Message> {
    * each entity `entity.fence` for its own writes too.
    */
   readonly fencing?: Fencing;
+  /**
+   * The store durable reminders of this type live in (any `PersistenceStore`): needed for
+   * `entity.reminders`. Reminders are written with the shard's fence, so use the same store as
+   * `fencing` (or a store that supports fences).
+   */
+  readonly reminders?: ReminderStore;
 }
 
 /** What fencing needs of a store: raise a key's fence, and say which epoch is in force after. */
@@ -69,6 +76,7 @@ export interface ResolvedEntityType<M extends Message> {
   readonly remember: boolean;
   readonly mailboxCapacity: number;
   readonly fencing: Fencing | undefined;
+  readonly reminders: ReminderStore | undefined;
 }
 
 const NAME = /^[A-Za-z0-9_-]{1,48}$/;
@@ -120,10 +128,17 @@ export function entityType<M extends Message>(name: string, options: EntityTypeO
       throw new TypeError('entityType: fencing must be a store with fence(key, epoch)');
     return o.fencing;
   }, undefined);
+  const reminders = checks.run(() => {
+    if (o.reminders === undefined) return undefined;
+    const r = o.reminders as Partial<ReminderStore> | null;
+    if (r === null || typeof r.loadState !== 'function' || typeof r.write !== 'function')
+      throw new TypeError('entityType: reminders must be a store with loadState and write');
+    return o.reminders;
+  }, undefined);
   checks.done();
   return Object.freeze({
     name,
-    options: Object.freeze({ behavior, idleMs, maxActive, remember, mailboxCapacity, fencing }),
+    options: Object.freeze({ behavior, idleMs, maxActive, remember, mailboxCapacity, fencing, reminders }),
   });
 }
 

@@ -11,6 +11,7 @@ import { EntityUnreachableError } from '../errors.js';
 import type { EntityContext } from './entity-context.js';
 import type { EntityRouter } from './entity-ref.js';
 import type { ResolvedEntityType } from './entity-type.js';
+import { ShardReminders } from './reminders.js';
 import { shardOf } from './shard-of.js';
 import type { TypeCounters } from './stats.js';
 
@@ -116,6 +117,8 @@ export class Region<M extends Message> implements EntityRouter<M> {
   private readonly asks = new Map<number, Set<PendingAsk<M>>>();
   /** Shards started here, with their epoch. */
   private readonly started = new Map<number, number>();
+  /** The reminders of shards started here (types with a reminder store). */
+  private readonly reminders = new Map<number, ShardReminders>();
   /** Shards whose entities are stopping here (a handoff or a release), and who waits for it. */
   private readonly stopping = new Map<number, Set<() => void>>();
 
@@ -329,6 +332,24 @@ export class Region<M extends Message> implements EntityRouter<M> {
   startShard(shard: number, epoch: number): void {
     this.started.set(shard, epoch);
     this.counters.shards = this.started.size;
+    const store = this.spec?.reminders;
+    if (store !== undefined) {
+      this.reminders.set(
+        shard,
+        new ShardReminders(
+          store,
+          this.type,
+          shard,
+          epoch,
+          (id, message) => {
+            if (this.started.get(shard) !== epoch || this.stopping.has(shard)) return;
+            this.counters.reminders++;
+            this.deliver(id, shard, epoch, message as unknown as M, false);
+          },
+          (error) => this.host.system.log.warn({ err: error, shard, type: this.type }, 'sharding: reminders'),
+        ),
+      );
+    }
   }
 
   /** Remember entities: starts `id` (of a shard just started here) without a message. */
@@ -351,6 +372,8 @@ export class Region<M extends Message> implements EntityRouter<M> {
    */
   async stopShard(shard: number, reason: 'handoff' | 'fenced'): Promise<void> {
     if (!this.started.has(shard)) return;
+    this.reminders.get(shard)?.stop();
+    this.reminders.delete(shard);
     const done = new Promise<void>((resolve) => {
       let waiters = this.stopping.get(shard);
       if (waiters === undefined) {
@@ -418,7 +441,7 @@ export class Region<M extends Message> implements EntityRouter<M> {
     this.checkStopped(e.shard);
   }
 
-  private deliver(id: string, shard: number, epoch: number, message: M): void {
+  private deliver(id: string, shard: number, epoch: number, message: M, counted = true): void {
     let e = this.entities.get(id);
     if (e === undefined) e = this.activate(id, shard, epoch);
     if (e.held !== null) {
@@ -426,7 +449,7 @@ export class Region<M extends Message> implements EntityRouter<M> {
       return;
     }
     this.touch(e);
-    this.counters.delivered++;
+    if (counted) this.counters.delivered++;
     e.ref.tell(message);
   }
 
@@ -440,6 +463,10 @@ export class Region<M extends Message> implements EntityRouter<M> {
       shard,
       fence: { key: `${this.type}/${shard}`, epoch },
       passivate: () => self.tell({ type: '$shard.passivate', id }),
+      reminders: {
+        schedule: (name, when) => this.remindersOf(shard, epoch).then((r) => r.schedule(id, name, when)),
+        cancel: (name) => this.remindersOf(shard, epoch).then((r) => r.cancel(id, name)),
+      },
     };
     const ref = ctx.spawn(spec.behavior(entity), {
       name: entityName(id),
@@ -456,6 +483,15 @@ export class Region<M extends Message> implements EntityRouter<M> {
     const max = spec.maxActive;
     if (max !== undefined && this.activeCount() > max) this.passivateLeastRecent(e);
     return e;
+  }
+
+  private async remindersOf(shard: number, epoch: number): Promise<ShardReminders> {
+    if (this.spec?.reminders === undefined)
+      throw new TypeError(`entity type ${this.type} has no reminder store: entityType({ reminders: store })`);
+    const r = this.reminders.get(shard);
+    if (r === undefined || this.started.get(shard) !== epoch)
+      throw new Error(`shard ${this.type}/${shard} moved away`);
+    return r;
   }
 
   /** Most recently used last (the map keeps insertion order). */

@@ -27,6 +27,8 @@ export interface TypeCounters {
   active: number;
   activations: number;
   passivations: number;
+  /** Reminders fired here (delivered to their entity; not counted in `sent` or `delivered`). */
+  reminders: number;
 }
 
 export function newTypeCounters(): TypeCounters {
@@ -43,6 +45,7 @@ export function newTypeCounters(): TypeCounters {
     active: 0,
     activations: 0,
     passivations: 0,
+    reminders: 0,
   };
 }
 
