@@ -1,6 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { ActorRef, ActorSystem, Message } from '@troupe/runtime';
-import type { Codec, RefCodec } from './codec.js';
+import type { Codec } from './codec.js';
 import { watchConnection } from './connection.js';
 import { Dispatch } from './dispatch.js';
 import { NodeUnreachableError } from './errors.js';
@@ -26,13 +26,12 @@ import { Watches } from './watches.js';
 const ANTI_ENTROPY_BEATS = 10;
 
 /**
- * The machinery behind a {@link ClusterNode} (its public face, in node.ts): the node's state and
- * the wiring of its parts, each in its own file: {@link Peers} (membership and failure
- * detection), {@link Link} (one outbound link per peer, with its retransmit window),
- * {@link Dispatch} (frames in, and their control entries), `transport.ts` (what remote refs do),
- * {@link Watches} (death watch across nodes), {@link Replies} (asks' reply refs),
- * {@link Registry}, `finding.ts` (resolve, waitFor) and `rpc.ts` (request-reply questions to one
- * node), to NATS and to the actor system. Cluster services (sharding) plug in through {@link NodeService} (`attach`).
+ * The machinery behind a {@link ClusterNode} (its public face, node.ts): the node's state and the
+ * wiring of its parts, each in its own file: {@link Peers} (membership, failure detection),
+ * {@link Link} (an outbound link per peer, with its retransmit window), {@link Dispatch} (frames
+ * in), `transport.ts` (what remote refs do), {@link Watches} (death watch across nodes),
+ * {@link Replies} (asks' reply refs), {@link Registry}, `finding.ts` (resolve, waitFor), `rpc.ts`
+ * (questions to one node). Cluster services (sharding) plug in through {@link NodeService}.
  *
  * @internal
  */
@@ -57,13 +56,11 @@ export class NodeCore {
   private readonly table: RefTable;
   private readonly replies: Replies;
   private readonly registry: Registry;
-  private readonly refs: RefCodec;
   private readonly codec: Codec;
   private readonly transport: RemoteTransport;
   private readonly finding: FindingHost;
   private readonly linkHost: LinkHost;
   private readonly subjects: { node: (name: string) => string; hb: string; reg: string };
-  private readonly maxPayload: number;
   private readonly subscriptions: Subscription[] = [];
   private readonly services: Services;
   private unsubscribeEvents: (() => void) | undefined;
@@ -82,12 +79,11 @@ export class NodeCore {
     this.codec = options.codec;
     const prefix = `troupe.${options.cluster}`;
     this.subjects = { node: (name) => `${prefix}.node.${name}`, hb: `${prefix}.hb`, reg: `${prefix}.reg` };
-    this.maxPayload = nc.info?.max_payload ?? 1024 * 1024;
-    const maxMessageBytes = Math.min(options.maxMessageBytes, this.maxPayload - 4096);
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    const maxMessageBytes = Math.min(options.maxMessageBytes, maxPayload - 4096);
     this.replies = new Replies(system);
     this.services = new Services(system.log);
     this.table = new RefTable(system, options.cluster, options.node, this.replies, () => this.transport);
-    this.refs = this.table;
     const self = this;
     this.peers = new Peers(
       {
@@ -135,12 +131,12 @@ export class NodeCore {
       name: this.name,
       incarnation,
       system,
-      linkCapacity: options.linkCapacity,
+      linkCapacity: options.link.capacity,
       peers: this.peers,
       watches: this.watches,
       countersOf: (node) => this.countersOf(node),
       resolveLocal: (path, id) => this.table.resolveLocal(path, id),
-      decode: (payload) => this.codec.decode(payload, this.refs),
+      decode: (payload) => this.codec.decode(payload, this.table),
       localAddress: (path) => this.localAddress(path),
       askFailed: (node, n, result) => {
         const gone = this.replies.failed(node, n, result);
@@ -154,7 +150,7 @@ export class NodeCore {
       get connected() {
         return self.connectedNow;
       },
-      maxPayload: this.maxPayload,
+      maxPayload,
       resendAfterMs: Math.max(2 * options.heartbeatMs, options.downAfterMs / 2),
       now: () => Date.now(),
       publish: (subject, frame) => this.nc.publish(subject, frame),
@@ -176,11 +172,11 @@ export class NodeCore {
     this.transport = remoteTransport({
       system,
       codec: this.codec,
-      refs: this.refs,
+      refs: this.table,
       peers: this.peers,
       replies: this.replies,
       watches: this.watches,
-      linkOverflow: options.linkOverflow,
+      linkOverflow: options.link.overflow,
       maxMessageBytes,
       countersOf: (node) => this.countersOf(node),
     });
@@ -310,7 +306,7 @@ export class NodeCore {
       this.nc,
       `troupe.${this.cluster}.${suffix}`,
       this.codec,
-      this.refs,
+      this.table,
       (subject, body) => this.publishRaw(subject, body),
     );
   }
@@ -359,20 +355,14 @@ export class NodeCore {
     return answerResolve(this.system, request.path, request.id);
   }
 
-  private newLink(node: string, incarnation: string): Link {
-    const o = this.options;
-    const subject = this.subjects.node(node);
-    const counters = this.countersOf(node);
+  private newLink(node: string, inc: string): Link {
     return new Link(
       this.linkHost,
       node,
-      incarnation,
-      subject,
-      o.linkCapacity,
-      o.linkOverflow,
-      o.maxBatch,
-      counters,
-      o.windowBytes,
+      inc,
+      this.subjects.node(node),
+      this.options.link,
+      this.countersOf(node),
     );
   }
 
@@ -382,7 +372,7 @@ export class NodeCore {
 
   private tryDecode(payload: Uint8Array): unknown {
     try {
-      return this.codec.decode(payload, this.refs);
+      return this.codec.decode(payload, this.table);
     } catch {
       return { bytes: payload.length };
     }
@@ -474,11 +464,8 @@ export class NodeCore {
   }
 
   private countersOf(node: string): PeerCounters {
-    let c = this.counters.get(node);
-    if (c === undefined) {
-      c = newCounters();
-      this.counters.set(node, c);
-    }
+    const c = this.counters.get(node) ?? newCounters();
+    this.counters.set(node, c);
     return c;
   }
 

@@ -37,6 +37,7 @@ export { joinCluster } from './join.js';
 export { ClusterNode } from './node.js';
 export type { ClusterAuth, ClusterTls, FailureDetectorOptions, JoinOptions, LinkOptions } from './options.js';
 export { type ServiceKey, serviceKey } from './service-key.js';
+export type { Sharding, ShardingOptions } from './sharding/api.js';
 export type { EntityContext } from './sharding/entity-context.js';
 export {
   type AnyEntityType,
@@ -52,6 +53,6 @@ export type {
   ReminderStore,
   Reminders,
 } from './sharding/reminders.js';
-export { type Sharding, type ShardingOptions, startSharding } from './sharding/sharding.js';
+export { startSharding } from './sharding/sharding.js';
 export type { ShardingStats, TypeCounters } from './sharding/stats.js';
 export type { ClusterStats, PeerCounters, PeerStats } from './stats.js';

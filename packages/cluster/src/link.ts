@@ -32,6 +32,14 @@ export interface LinkHost {
   lost(peer: string, count: number): void;
 }
 
+/** A link's bounds (`LinkOptions`, resolved): queued messages, its overflow policy, batch size, window bytes. */
+export interface LinkLimits {
+  readonly capacity: number;
+  readonly overflow: 'block' | 'dropNewest' | 'dropOldest';
+  readonly maxBatch: number;
+  readonly windowBytes: number;
+}
+
 interface PendingAck {
   readonly address: string;
   resolve(): void;
@@ -97,20 +105,25 @@ export class Link {
   private roomWaiters: (() => void)[] = [];
   private readonly subject: string;
   private readonly flushNow = () => this.flush();
+  private readonly capacity: number;
+  private readonly overflow: LinkLimits['overflow'];
+  private readonly maxBatch: number;
+  /** Bytes of frames kept for resending, at most (the retransmit window's bound). */
+  private readonly windowLimit: number;
 
   constructor(
     private readonly host: LinkHost,
     readonly peer: string,
     readonly peerIncarnation: string,
     subject: string,
-    private readonly capacity: number,
-    private readonly overflow: 'block' | 'dropNewest' | 'dropOldest',
-    private readonly maxBatch: number,
+    limits: LinkLimits,
     readonly counters: PeerCounters,
-    /** Bytes of frames kept for resending, at most (the retransmit window's bound). */
-    private readonly windowLimit: number,
   ) {
     this.subject = subject;
+    this.capacity = limits.capacity;
+    this.overflow = limits.overflow;
+    this.maxBatch = limits.maxBatch;
+    this.windowLimit = limits.windowBytes;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { OptionChecks, type OverflowPolicy } from '@troupe/runtime';
 import { type Codec, jsonCodec } from './codec.js';
+import type { LinkLimits } from './link.js';
 
 /** Options of {@link joinCluster}. Every field is validated before anything connects. */
 export interface JoinOptions {
@@ -92,10 +93,7 @@ export interface ResolvedJoinOptions {
   readonly codec: Codec;
   readonly heartbeatMs: number;
   readonly downAfterMs: number;
-  readonly linkCapacity: number;
-  readonly linkOverflow: 'block' | 'dropNewest' | 'dropOldest';
-  readonly maxBatch: number;
-  readonly windowBytes: number;
+  readonly link: LinkLimits;
   readonly maxMessageBytes: number;
   readonly connectTimeoutMs: number;
 }
@@ -153,7 +151,7 @@ export function validateJoinOptions(
         `joinCluster: link.overflow must be 'block', 'dropNewest' or 'dropOldest'; got ${String(value)}`,
       );
     }
-    return value as ResolvedJoinOptions['linkOverflow'];
+    return value as LinkLimits['overflow'];
   }, 'block');
   const maxBatch = checks.run(() => integer('link.maxBatch', link.maxBatch, 4096), 4096);
   const windowBytes = checks.run(
@@ -180,10 +178,7 @@ export function validateJoinOptions(
     codec,
     heartbeatMs,
     downAfterMs,
-    linkCapacity,
-    linkOverflow: overflow,
-    maxBatch,
-    windowBytes,
+    link: { capacity: linkCapacity, overflow, maxBatch, windowBytes },
     maxMessageBytes,
     connectTimeoutMs,
   };

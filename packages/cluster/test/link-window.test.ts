@@ -32,7 +32,14 @@ const tell = (i: number) => [TELL, '/user/counter', `m${i}`, Buffer.alloc(1000)]
 describe('the retransmit window', () => {
   it('holds at most windowBytes unacknowledged: then the link refuses tells (block), until the peer acks', async () => {
     const { host, published } = silentHost();
-    const link = new Link(host, 'b', 'b-1', 'subject.b', 1_000_000, 'block', 4, newCounters(), 16 * 1024);
+    const link = new Link(
+      host,
+      'b',
+      'b-1',
+      'subject.b',
+      { capacity: 1_000_000, overflow: 'block', maxBatch: 4, windowBytes: 16 * 1024 },
+      newCounters(),
+    );
     let accepted = 0;
     for (let i = 0; i < 100; i++) {
       if (!link.offerTell([...tell(i)])) break;
@@ -49,5 +56,4 @@ describe('the retransmit window', () => {
     await flushed();
     expect(published.length).toBeGreaterThan(0);
   });
-
 });

@@ -1,70 +1,25 @@
 import type {
   ActorContext,
   ActorRef,
-  ActorSystem,
   AskOptions,
   Message,
   TrySendResult,
   WaitOptions,
 } from '@troupe/runtime';
 import { EntityUnreachableError } from '../errors.js';
-import type { EntityContext } from './entity-context.js';
+import { entityContext } from './entity-context.js';
 import type { EntityRouter } from './entity-ref.js';
 import type { ResolvedEntityType } from './entity-type.js';
+import {
+  entityName,
+  isMessage,
+  type PassivationReason,
+  type RegionHost,
+  type RegionMessage,
+} from './region-protocol.js';
 import { ShardReminders } from './reminders.js';
 import { shardOf } from './shard-of.js';
 import type { TypeCounters } from './stats.js';
-
-/** What a region actor receives: deliveries forwarded by other nodes, and its own signals. @internal */
-export type RegionMessage =
-  | { readonly type: '$shard.deliver'; readonly id: string; readonly m: Message; readonly h: number }
-  | { readonly type: '$shard.passivate'; readonly id: string }
-  | { readonly type: '$shard.tick' };
-
-/** Where a shard is, as this node's region sees it now. @internal */
-export type Route =
-  /** Owned and started here (with its epoch). */
-  | { readonly kind: 'local'; readonly epoch: number }
-  /** Owned by another node, whose region is reachable. */
-  | { readonly kind: 'remote'; readonly region: ActorRef<RegionMessage> }
-  /** Moving, starting, or owned by a node not reachable yet: hold. */
-  | { readonly kind: 'hold' }
-  /** No node hosts the type. */
-  | { readonly kind: 'nowhere' };
-
-/** What a region needs from its node's sharding. @internal */
-export interface RegionHost {
-  readonly system: ActorSystem;
-  readonly node: string;
-  readonly shards: number;
-  /** Messages held (all shards of the type) at most. */
-  readonly holdCapacity: number;
-  route(type: string, shard: number): Route;
-  /** A one-shot reply ref reachable from every node, and the promise it settles. */
-  askReply<R extends Message>(
-    target: string,
-    timeoutMs: number,
-  ): { ref: ActorRef<R>; promise: Promise<R>; fail(error: unknown): void };
-  publish(event: RegionEvent): void;
-  /** Remember entities: `id` became active / was passivated. */
-  remember(id: string, shard: number, active: boolean): void;
-}
-
-/** @internal */
-export type RegionEvent =
-  | {
-      readonly type: 'EntityActivated';
-      readonly entityType: string;
-      readonly id: string;
-      readonly node: string;
-    }
-  | {
-      readonly type: 'EntityPassivated';
-      readonly entityType: string;
-      readonly id: string;
-      readonly node: string;
-      readonly reason: PassivationReason;
-    };
 
 interface Entity<M extends Message> {
   readonly id: string;
@@ -76,8 +31,6 @@ interface Entity<M extends Message> {
   /** Why it is being stopped (for the event), once it is. */
   stopping: PassivationReason | null;
 }
-
-type PassivationReason = 'idle' | 'maxActive' | 'requested' | 'handoff' | 'fenced' | 'failed';
 
 interface Held<M extends Message> {
   readonly id: string;
@@ -457,17 +410,7 @@ export class Region<M extends Message> implements EntityRouter<M> {
     const ctx = this.ctx as ActorContext<RegionMessage>;
     const spec = this.spec as ResolvedEntityType<M>;
     const self = ctx.self;
-    const entity: EntityContext<M> = {
-      type: this.type,
-      entityId: id,
-      shard,
-      fence: { key: `${this.type}/${shard}`, epoch },
-      passivate: () => self.tell({ type: '$shard.passivate', id }),
-      reminders: {
-        schedule: (name, when) => this.remindersOf(shard, epoch).then((r) => r.schedule(id, name, when)),
-        cancel: (name) => this.remindersOf(shard, epoch).then((r) => r.cancel(id, name)),
-      },
-    };
+    const entity = entityContext<M>(this.type, id, shard, epoch, self, (s, e) => this.remindersOf(s, e));
     const ref = ctx.spawn(spec.behavior(entity), {
       name: entityName(id),
       mailbox: { capacity: spec.mailboxCapacity },
@@ -548,24 +491,5 @@ export class Region<M extends Message> implements EntityRouter<M> {
 
   private address(id: string): string {
     return `entity ${this.type}#${id}`;
-  }
-}
-
-/** An entity's actor name: its id, with anything an actor name may not hold escaped (injective). */
-export function entityName(id: string): string {
-  let out = 'e-';
-  for (const ch of id) {
-    if (/^[A-Za-z0-9\-_.:@]$/.test(ch)) out += ch;
-    else for (const byte of new TextEncoder().encode(ch)) out += `~${byte.toString(16).padStart(2, '0')}`;
-  }
-  return out;
-}
-
-function isMessage(value: unknown): value is Message {
-  if (typeof value !== 'object' || value === null) return false;
-  try {
-    return typeof (value as { type?: unknown }).type === 'string';
-  } catch {
-    return false;
   }
 }

@@ -3,7 +3,7 @@ import type { ActorContext } from './actor-context.js';
 import type { ActorAddress, ActorRef, Message } from './actor-ref.js';
 import type { ExitReason } from './exit-reason.js';
 import type { SpawnOptions } from './spawn-options.js';
-import type { DelayedEvent } from './timers.js';
+import type { TimerState } from './timers.js';
 
 /** Delivered (through the system lane, before user messages) when a watched actor stops. */
 export interface Terminated {
@@ -85,16 +85,8 @@ export interface Lifecycle {
   failAsync(error: unknown): void;
   /** A supervisor gives up: publishes `SupervisorEscalated`, then fails with `error`. */
   escalate(error: unknown): void;
-  /**
-   * The actor's keyed `ctx.timers`, for a behaviour that persists them (a persistent machine):
-   * the pending ones, putting saved ones back with their deadlines, and a counter that moves
-   * whenever they change.
-   */
-  readonly timerState: {
-    pending(): DelayedEvent[];
-    restore(events: readonly DelayedEvent[]): void;
-    changes(): number;
-  };
+  /** The actor's keyed `ctx.timers`, for a behaviour that persists them (a persistent machine). */
+  readonly timerState: TimerState;
 }
 
 /**

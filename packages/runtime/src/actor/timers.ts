@@ -50,6 +50,17 @@ export interface DelayedEvent<M extends Message = Message> {
   readonly target?: string;
 }
 
+/**
+ * The keyed timers as a persistent behaviour saves and restores them (`Lifecycle.timerState`):
+ * the pending ones, putting saved ones back due at their deadlines, and a counter that moves
+ * whenever they change (start, cancel, a periodic fire, a single one handled).
+ */
+export interface TimerState {
+  pending(): DelayedEvent[];
+  restore(events: readonly DelayedEvent[]): void;
+  changes(): number;
+}
+
 /** @internal A fired timer's envelope in the mailbox: delivered only if still current. */
 export class TimerMessage<M extends Message> {
   constructor(
@@ -70,11 +81,11 @@ interface Entry<M extends Message> {
 }
 
 /** @internal */
-export class TimerScheduler<M extends Message> implements Timers<M> {
+export class TimerScheduler<M extends Message> implements Timers<M>, TimerState {
   private readonly entries = new Map<string, Entry<M>>();
   private generation = 0;
   /** Bumped on every start, cancel, fire of a periodic timer and acceptance: a persistent owner saves when it moved. */
-  changes = 0;
+  private changed = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -100,7 +111,7 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
     if (entry === undefined) return;
     this.clock.clearTimeout(entry.handle);
     this.entries.delete(key);
-    this.changes++;
+    this.changed++;
   }
 
   isActive(key: string): boolean {
@@ -118,9 +129,13 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
     if (entry === undefined || entry.generation !== envelope.generation) return false;
     if (entry.periodMs === 0) {
       this.entries.delete(envelope.key);
-      this.changes++;
+      this.changed++;
     }
     return true;
+  }
+
+  changes(): number {
+    return this.changed;
   }
 
   /** The pending timers (a fired single one counts until its message is handled), in deadline order. */
@@ -152,7 +167,7 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
       if (this.entries.get(key) !== entry) return;
       if (periodMs > 0) {
         entry.deadline = this.clock.now() + periodMs;
-        this.changes++;
+        this.changed++;
         try {
           entry.handle = this.clock.setTimeout(fire, periodMs);
         } catch (error) {
@@ -165,7 +180,7 @@ export class TimerScheduler<M extends Message> implements Timers<M> {
     };
     entry.handle = this.clock.setTimeout(fire, Math.max(0, deadline - this.clock.now()));
     this.entries.set(key, entry);
-    this.changes++;
+    this.changed++;
   }
 }
 

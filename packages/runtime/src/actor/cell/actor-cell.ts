@@ -52,7 +52,7 @@ import {
   validateDuration,
 } from '../spawn-options.js';
 import type { SystemView } from '../system-view.js';
-import { type DelayedEvent, TimerMessage, TimerScheduler, type Timers } from '../timers.js';
+import { TimerMessage, TimerScheduler, type TimerState, type Timers } from '../timers.js';
 import type { TracedMessage, Tracing } from '../tracing.js';
 import { untraced } from '../tracing.js';
 import { Children } from './children.js';
@@ -185,16 +185,8 @@ export class ActorCell<M extends Message>
   }
 
   /** Lifecycle: the keyed timers as a persistent behaviour saves and restores them. */
-  get timerState(): {
-    pending(): DelayedEvent[];
-    restore(events: readonly DelayedEvent[]): void;
-    changes(): number;
-  } {
-    return {
-      pending: () => (this.rare?.timers?.pending() ?? []) as DelayedEvent[],
-      restore: (events) => (this.timers as TimerScheduler<M>).restore(events as readonly DelayedEvent<M>[]),
-      changes: () => this.rare?.timers?.changes ?? 0,
-    };
+  get timerState(): TimerState {
+    return this.timers as TimerScheduler<M>;
   }
 
   /** @internal Death-watch state (created on first use). */
