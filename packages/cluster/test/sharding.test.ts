@@ -94,9 +94,13 @@ describe.skipIf(unavailable !== null)('sharded entities', () => {
     await waitFor(() => owned(a) === 16 && owned(b) === 16, 'shards spread evenly over a and b');
     expect(owned(proxy)).toBe(0);
     for (const from of [a, b, proxy]) from.sharding.ref(Counter, 'acc-42').tell({ type: 'add', n: 1 });
-    const reply = await proxy.sharding
-      .ref(Counter, 'acc-42')
-      .ask<{ type: 'value'; value: number; node: string }>((replyTo) => ({ type: 'get', replyTo }));
+    // Three senders: no order between them and the proxy's ask, so ask until all three landed.
+    const get = () =>
+      proxy.sharding
+        .ref(Counter, 'acc-42')
+        .ask<{ type: 'value'; value: number; node: string }>((replyTo) => ({ type: 'get', replyTo }));
+    await waitFor(async () => (await get()).value >= 3, 'the three adds');
+    const reply = await get();
     expect(reply.value).toBe(3);
     expect(['a', 'b']).toContain(reply.node);
     expect(activations.filter((x) => x.id === 'acc-42')).toHaveLength(1);
